@@ -1,0 +1,190 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+)
+
+// problemContentType is RFC 9457's media type for error bodies.
+const problemContentType = "application/problem+json"
+
+// Problem is an RFC 9457 problem detail, the body of every error response.
+type Problem struct {
+	Type      string       `json:"type"`
+	Title     string       `json:"title"`
+	Status    int          `json:"status"`
+	Detail    string       `json:"detail,omitempty"`
+	Instance  string       `json:"instance,omitempty"`
+	RequestID string       `json:"request_id,omitempty"`
+	Errors    []FieldError `json:"errors,omitempty"`
+	// Current carries the resource as it is now, for a refused stale write (412), so the
+	// client can merge without another round trip.
+	Current any `json:"current,omitempty"`
+	// RetryAfter mirrors the Retry-After header in seconds, for 429 and 503.
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+// FieldError names one invalid field of a request: a JSON path into the body ("sources[0].url"),
+// or a query or path parameter, or a header.
+type FieldError struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// problemError is an error that already knows its response.
+type problemError struct {
+	p     Problem
+	cause error
+}
+
+func (e *problemError) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.p.Title, e.p.Detail, e.cause)
+	}
+	return e.p.Title + ": " + e.p.Detail
+}
+
+func (e *problemError) Unwrap() error { return e.cause }
+
+// problemKind is one row of the error table: a class of failure, its status and its type URI.
+type problemKind struct {
+	status int
+	slug   string
+	title  string
+}
+
+func (k problemKind) typeURI() string {
+	if k.slug == "" {
+		return "about:blank"
+	}
+	return "/problems/" + k.slug
+}
+
+var (
+	kindValidation    = problemKind{http.StatusBadRequest, "validation", "Invalid request"}
+	kindMalformed     = problemKind{http.StatusBadRequest, "malformed-body", "Malformed request body"}
+	kindUnauthorized  = problemKind{http.StatusUnauthorized, "unauthorized", "Authentication required"}
+	kindForbidden     = problemKind{http.StatusForbidden, "forbidden", "Not allowed"}
+	kindNotFound      = problemKind{http.StatusNotFound, "not-found", "Not found"}
+	kindMethod        = problemKind{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
+	kindConflict      = problemKind{http.StatusConflict, "conflict", "Conflict"}
+	kindStale         = problemKind{http.StatusPreconditionFailed, "stale", "Precondition failed"}
+	kindTooLarge      = problemKind{http.StatusRequestEntityTooLarge, "too-large", "Request body too large"}
+	kindMediaType     = problemKind{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"}
+	kindUnprocessable = problemKind{http.StatusUnprocessableEntity, "unprocessable", "Request cannot be processed"}
+	kindPrecondReq    = problemKind{http.StatusPreconditionRequired, "precondition-required", "If-Match required"}
+	kindTooMany       = problemKind{http.StatusTooManyRequests, "too-many-requests", "Too many requests"}
+	kindUnavailable   = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
+	kindInternal      = problemKind{http.StatusInternalServerError, "internal", "Internal error"}
+)
+
+// newProblem builds an error that renders as the given kind.
+func newProblem(k problemKind, detail string, fields ...FieldError) *problemError {
+	return &problemError{p: Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail, Errors: fields}}
+}
+
+// invalid reports one or more invalid fields.
+func invalid(detail string, fields ...FieldError) *problemError {
+	return newProblem(kindValidation, detail, fields...)
+}
+
+// sentinelKinds maps domain sentinel errors to their responses: the one table of error to status.
+// Domain packages add their sentinels here as they appear.
+var sentinelKinds = []struct {
+	err  error
+	kind problemKind
+}{
+	{echo.ErrNotFound, kindNotFound},
+	{echo.ErrMethodNotAllowed, kindMethod},
+	{echo.ErrStatusRequestEntityTooLarge, kindTooLarge},
+	{echo.ErrUnsupportedMediaType, kindMediaType},
+}
+
+// toProblem turns any error into the problem to send and tells whether it was expected.
+func toProblem(err error) (Problem, bool) {
+	var pe *problemError
+	if errors.As(err, &pe) {
+		return pe.p, pe.p.Status < 500
+	}
+	for _, row := range sentinelKinds {
+		if errors.Is(err, row.err) {
+			return Problem{Type: row.kind.typeURI(), Title: row.kind.title, Status: row.kind.status, Detail: detailOf(err, row.err)}, true
+		}
+	}
+	for _, conv := range domainConverters {
+		if p, ok := conv(err); ok {
+			return p, true
+		}
+	}
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return problemFor(kindTooLarge, fmt.Sprintf("the body exceeds the limit of %d bytes", maxErr.Limit)), true
+	}
+	if code := echo.StatusCode(err); code >= 400 && code < 500 {
+		return Problem{Type: "about:blank", Title: http.StatusText(code), Status: code}, true
+	}
+	return problemFor(kindInternal, "the server could not complete the request; quote the request id when reporting it"), false
+}
+
+// domainConverters turn typed domain errors (with per-field details or extra data) into
+// problems; each domain package that has such types registers one in its handler file.
+var domainConverters []func(error) (Problem, bool)
+
+func problemFor(k problemKind, detail string) Problem {
+	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}
+}
+
+// detailOf uses the domain's own message, which says what went wrong, unless the error is the
+// bare sentinel, whose message is only its name.
+func detailOf(err, sentinel error) string {
+	if err == sentinel {
+		return ""
+	}
+	return err.Error()
+}
+
+// renderErrors is the outermost error boundary: it writes every error as problem+json, logs
+// unexpected ones with the request id, and never reveals internals.
+func renderErrors(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			err := next(c)
+			if err == nil {
+				return nil
+			}
+			writeProblem(c, err, logger)
+			return nil
+		}
+	}
+}
+
+func writeProblem(c *echo.Context, err error, logger *slog.Logger) {
+	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+		return
+	}
+	p, expected := toProblem(err)
+	p.RequestID = requestID(c)
+	p.Instance = c.Request().URL.Path
+	if !expected {
+		logger.ErrorContext(c.Request().Context(), "request failed",
+			"request_id", p.RequestID, "method", c.Request().Method, "path", c.Request().URL.Path, "error", err.Error())
+	}
+	if p.Status == http.StatusMethodNotAllowed {
+		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && allow != "" {
+			c.Response().Header().Set("Allow", allow)
+		}
+	}
+	if p.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", fmt.Sprint(p.RetryAfter))
+	}
+	c.Response().Header().Set(echo.HeaderContentType, problemContentType)
+	c.Response().WriteHeader(p.Status)
+	if c.Request().Method == http.MethodHead {
+		return
+	}
+	_ = jsonEncode(c.Response(), p)
+}

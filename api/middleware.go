@@ -1,0 +1,100 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+)
+
+const ctxRequestID = "request_id"
+
+// withRequestID takes the caller's X-Request-Id when it is sane, or makes one, and echoes it.
+func withRequestID() echo.MiddlewareFunc {
+	return middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		Generator: newRequestID,
+		RequestIDHandler: func(c *echo.Context, id string) {
+			if len(id) > 128 {
+				id = newRequestID()
+				c.Response().Header().Set(echo.HeaderXRequestID, id)
+			}
+			c.Set(ctxRequestID, id)
+		},
+	})
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func requestID(c *echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// accessLog writes one structured line per request and feeds the request metrics; it wraps the
+// error boundary, so it sees the final status.
+func accessLog(logger *slog.Logger, m *Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			took := time.Since(start)
+			_, status := echo.ResolveResponseStatus(c.Response(), err)
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.observeRequest(c.Request().Method, route, status, took)
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			logger.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("request_id", requestID(c)),
+				slog.String("method", c.Request().Method),
+				slog.String("path", c.Request().URL.Path),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Duration("took", took),
+				slog.String("remote", c.RealIP()),
+			)
+			return err
+		}
+	}
+}
+
+// recoverPanics turns a panic into an error for the boundary, which logs it and answers 500.
+func recoverPanics() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true})
+}
+
+// limitBody refuses a body over limit: at once when Content-Length says so, otherwise when the
+// reader crosses the limit (decoders then report *http.MaxBytesError).
+func limitBody(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			req := c.Request()
+			if req.ContentLength > limit {
+				return newProblem(kindTooLarge, fmt.Sprintf("the body exceeds the limit of %d bytes", limit))
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+			return next(c)
+		}
+	}
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

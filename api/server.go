@@ -1,0 +1,91 @@
+// Package api maps HTTP to the domain: routes, request decoding and validation, responses, and
+// the one table from domain errors to RFC 9457 problems. It is the only package that imports
+// Echo; it does not import the store.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v5"
+)
+
+// DefaultBodyLimit bounds a request body; imports of large files raise it per route.
+const DefaultBodyLimit = 1 << 20
+
+// Config is what the server needs; cmd wires it.
+type Config struct {
+	Logger    *slog.Logger
+	Store     Pinger
+	Metrics   *Metrics
+	BodyLimit int64
+}
+
+// Server is the HTTP API.
+type Server struct {
+	echo     *echo.Echo
+	logger   *slog.Logger
+	store    Pinger
+	metrics  *Metrics
+	docs     *apiDocs
+	ready    atomic.Bool
+	draining atomic.Bool
+}
+
+// New builds the server with every route of routes.go.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	docs, err := loadDocs()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		echo:    echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
+		logger:  cfg.Logger,
+		store:   cfg.Store,
+		metrics: cfg.Metrics,
+		docs:    docs,
+	}
+	// The error boundary must be inside the access log (so the log sees the final status) and
+	// outside panic recovery (so a panic is answered like any other failure).
+	s.echo.HTTPErrorHandler = func(c *echo.Context, err error) { writeProblem(c, err, s.logger) }
+	s.echo.Pre(
+		withRequestID(),
+		accessLog(cfg.Logger, cfg.Metrics),
+		renderErrors(cfg.Logger),
+		recoverPanics(),
+		limitBody(cfg.BodyLimit),
+	)
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// MarkReady tells /readyz that start-up tasks (indexes, demo data) are done.
+func (s *Server) MarkReady() { s.ready.Store(true) }
+
+// Drain makes /readyz answer 503 so that load balancers stop routing here before shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Routes lists method and path of every route, for the spec parity test.
+func (s *Server) Routes() [][2]string {
+	var out [][2]string
+	for _, r := range s.echo.Router().Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		out = append(out, [2]string{r.Method, r.Path})
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/expertsurvey/expertsurvey/api"
+	"github.com/expertsurvey/expertsurvey/api/apitest"
+)
+
+type fakePinger struct{ err error }
+
+func (f *fakePinger) Ping(context.Context) error { return f.err }
+
+func newServer(t *testing.T, store api.Pinger) *api.Server {
+	t.Helper()
+	s, err := api.New(api.Config{Logger: slog.New(slog.DiscardHandler), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRoutesAndSpecAreTheSameSet(t *testing.T) {
+	spec, _ := apitest.Spec(t)
+	s := newServer(t, &fakePinger{})
+	inSpec := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method := range item.Operations() {
+			inSpec[method+" "+path] = true
+		}
+	}
+	inEcho := map[string]bool{}
+	for _, r := range s.Routes() {
+		inEcho[r[0]+" "+apitest.EchoPathToSpec(r[1])] = true
+	}
+	var missing, extra []string
+	for k := range inEcho {
+		if !inSpec[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range inSpec {
+		if !inEcho[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Fatalf("routes not in openapi.yaml: %v\nspec operations with no route: %v", missing, extra)
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	pinger := &fakePinger{}
+	s := newServer(t, pinger)
+	c := apitest.NewClient(t, s)
+	if r := c.Do(apitest.Request{Method: "GET", Path: "/readyz"}); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz before start-up finished: %d", r.Status)
+	}
+	s.MarkReady()
+	for _, path := range []string{"/livez", "/healthz", "/readyz", "/openapi.yaml", "/docs", "/metrics"} {
+		if r := c.Do(apitest.Request{Method: "GET", Path: path}); r.Status != http.StatusOK {
+			t.Errorf("GET %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+	pinger.err = errors.New("down")
+	if r := c.Do(apitest.Request{Method: "GET", Path: "/readyz"}); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the store down: %d", r.Status)
+	}
+	pinger.err = nil
+	s.Drain()
+	if r := c.Do(apitest.Request{Method: "GET", Path: "/readyz"}); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while draining: %d", r.Status)
+	}
+	if r := c.Do(apitest.Request{Method: "GET", Path: "/livez"}); r.Status != http.StatusOK {
+		t.Fatalf("livez while draining: %d", r.Status)
+	}
+}
+
+func TestDocsPageShowsEveryOperationWithoutExternalAssets(t *testing.T) {
+	spec, _ := apitest.Spec(t)
+	s := newServer(t, &fakePinger{})
+	r := apitest.NewClient(t, s).Do(apitest.Request{Method: "GET", Path: "/docs"})
+	page := string(r.Body)
+	for path := range spec.Paths.Map() {
+		if !strings.Contains(page, path) {
+			t.Errorf("/docs lacks %s", path)
+		}
+	}
+	for _, external := range []string{"http://", "https://", "<script"} {
+		if strings.Contains(page, external) {
+			t.Errorf("/docs references %q: assets must be embedded", external)
+		}
+	}
+}
+
+func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
+	m := api.NewMetrics()
+	s, err := api.New(api.Config{Logger: slog.New(slog.DiscardHandler), Store: &fakePinger{}, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := apitest.NewClient(t, s)
+	c.Do(apitest.Request{Method: "GET", Path: "/livez"})
+	c.Do(apitest.Request{Method: "GET", Path: "/no/such/route", Invalid: true})
+	m.ObserveStore("find", 1e6, false)
+	body := string(c.Do(apitest.Request{Method: "GET", Path: "/metrics"}).Body)
+	for _, want := range []string{
+		`expertsurvey_http_requests_total{method="GET",route="/livez",status="200"} 1`,
+		`expertsurvey_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
+		`expertsurvey_store_command_duration_seconds_count{command="find",outcome="ok"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

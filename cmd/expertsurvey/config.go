@@ -1,0 +1,125 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// serveConfig is every setting of `serve`. Each has a flag and an environment variable; a flag
+// given on the command line wins. This table is the one place they are documented (README's
+// configuration section is generated from the same names).
+type serveConfig struct {
+	Addr            string
+	MongoURI        string
+	Database        string
+	DataDir         string
+	StoreAddr       string
+	Env             string
+	LogFormat       string
+	LogLevel        string
+	JWTKeys         string
+	JWTIssuer       string
+	AccessTTL       time.Duration
+	BodyLimit       int64
+	ShutdownTimeout time.Duration
+	Demo            bool
+}
+
+type setting struct {
+	flag, env, def, usage string
+	set                   func(string) error
+}
+
+func (c *serveConfig) settings() []setting {
+	str := func(p *string) func(string) error { return func(v string) error { *p = v; return nil } }
+	dur := func(p *time.Duration) func(string) error {
+		return func(v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("want a positive duration such as 15m, got %q", v)
+			}
+			*p = d
+			return nil
+		}
+	}
+	return []setting{
+		{"addr", "EXPERTSURVEY_ADDR", "127.0.0.1:8080", "HTTP listen address (host:port; port 0 picks a free one)", str(&c.Addr)},
+		{"mongodb-uri", "MONGODB_URI", "", "MongoDB connection string; empty starts the embedded store", str(&c.MongoURI)},
+		{"database", "EXPERTSURVEY_DATABASE", "expertsurvey", "database name", str(&c.Database)},
+		{"data-dir", "EXPERTSURVEY_DATA_DIR", "./data", "directory of the embedded store's files", str(&c.DataDir)},
+		{"store-addr", "EXPERTSURVEY_STORE_ADDR", "127.0.0.1:0", "listen address of the embedded store, so a second instance can share it through MONGODB_URI", str(&c.StoreAddr)},
+		{"env", "EXPERTSURVEY_ENV", "development", "development or production (production requires JWT keys and logs JSON)", str(&c.Env)},
+		{"log-format", "EXPERTSURVEY_LOG_FORMAT", "", "text or json (default: json in production, text otherwise)", str(&c.LogFormat)},
+		{"log-level", "EXPERTSURVEY_LOG_LEVEL", "info", "debug, info, warn or error", str(&c.LogLevel)},
+		{"jwt-keys", "EXPERTSURVEY_JWT_KEYS", "", "signing keys as kid:base64key[,kid:base64key...]; the first signs, all verify; at least 32 bytes each", str(&c.JWTKeys)},
+		{"jwt-issuer", "EXPERTSURVEY_JWT_ISSUER", "expertsurvey", "the iss and aud of access tokens", str(&c.JWTIssuer)},
+		{"access-ttl", "EXPERTSURVEY_ACCESS_TTL", "15m", "lifetime of access tokens", dur(&c.AccessTTL)},
+		{"body-limit", "EXPERTSURVEY_BODY_LIMIT", "1048576", "largest request body in bytes (file imports have their own, larger limit)", func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("want a positive number of bytes, got %q", v)
+			}
+			c.BodyLimit = n
+			return nil
+		}},
+		{"shutdown-timeout", "EXPERTSURVEY_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for in-flight requests", dur(&c.ShutdownTimeout)},
+		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.Demo = b
+			return nil
+		}},
+	}
+}
+
+// parseServe fills the config from defaults, then the environment, then flags.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	values := map[string]*string{}
+	for _, s := range c.settings() {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		if s.flag == "demo" {
+			values[s.flag] = new(string)
+			*values[s.flag] = v
+			fs.BoolFunc(s.flag, s.usage+" (env "+s.env+")", func(string) error { *values["demo"] = "true"; return nil })
+			continue
+		}
+		values[s.flag] = fs.String(s.flag, v, s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	for _, s := range c.settings() {
+		if err := s.set(*values[s.flag]); err != nil {
+			return nil, fmt.Errorf("--%s / %s: %w", s.flag, s.env, err)
+		}
+	}
+	switch c.Env {
+	case "development", "production":
+	default:
+		return nil, fmt.Errorf("--env / EXPERTSURVEY_ENV: want development or production, got %q", c.Env)
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+		if c.Env == "production" {
+			c.LogFormat = "json"
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("--log-format / EXPERTSURVEY_LOG_FORMAT: want text or json, got %q", c.LogFormat)
+	}
+	return c, nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/expertsurvey/expertsurvey/api"
+	"github.com/expertsurvey/expertsurvey/app"
+	"github.com/expertsurvey/expertsurvey/mongodb"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(stdout, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	metrics := api.NewMetrics()
+	store, err := mongodb.Open(ctx, mongodb.Config{
+		URI: cfg.MongoURI, Database: cfg.Database, DataDir: cfg.DataDir, EmbeddedAddr: cfg.StoreAddr,
+		Logger: logger, OnCommand: metrics.ObserveStore,
+	})
+	if err != nil {
+		return err
+	}
+	if store.Embedded() {
+		logger.Info("embedded store in use (FerretDB, SQLite files); other instances can share it with MONGODB_URI",
+			"mongodb_uri", store.URI(), "data_dir", cfg.DataDir)
+	} else {
+		logger.Info("store in use", "server", "MongoDB", "database", cfg.Database)
+	}
+	a, err := app.New(store, app.Options{Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit})
+	if err != nil {
+		_ = store.Close(context.Background())
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = store.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           a.Server,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // long enough for a spreadsheet upload on a slow line
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs")
+
+	prepared := make(chan error, 1)
+	prepareCtx, cancelPrepare := context.WithCancel(ctx)
+	defer cancelPrepare()
+	go func() { prepared <- a.Prepare(prepareCtx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-prepared:
+		if err != nil {
+			runErr = err
+			break
+		}
+		a.Server.MarkReady()
+		logger.Info("ready")
+		select {
+		case <-ctx.Done():
+		case err := <-serveErr:
+			runErr = fmt.Errorf("http server: %w", err)
+		}
+	}
+	cancelPrepare()
+
+	// Shutdown order: stop advertising readiness, let in-flight requests finish, then close the
+	// store so that every acknowledged write is on disk.
+	logger.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
+	a.Server.Drain()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		logger.Error("in-flight requests did not finish in time", "error", err.Error())
+		_ = httpServer.Close()
+	}
+	if err := store.Close(shutdownCtx); err != nil {
+		logger.Error("closing the store", "error", err.Error())
+	}
+	logger.Info("stopped")
+	return runErr
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level / EXPERTSURVEY_LOG_LEVEL: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}

@@ -1,0 +1,144 @@
+// Package mongodb is the one storage adapter: it connects to MongoDB (production) or starts an
+// embedded FerretDB (development and tests), creates the indexes the service needs, and
+// implements the store interfaces that the domain packages declare.
+//
+// Two facts about the embedded store shape every store here (DESIGN.md, section 4): updates are
+// not atomic under concurrency while inserts under a unique index are, and only an exact
+// {_id: value} filter is served by an index. So concurrency-sensitive changes are inserts of
+// immutable documents under a unique key, and hot reads go by exact _id.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// Config says which server to use. With URI empty an embedded FerretDB is started on
+// EmbeddedAddr (a free loopback port when empty) with its SQLite files under DataDir.
+type Config struct {
+	URI          string
+	Database     string
+	DataDir      string
+	EmbeddedAddr string
+	Logger       *slog.Logger
+	// OnCommand, when set, is told the duration of every store command, for metrics.
+	OnCommand func(command string, took time.Duration, failed bool)
+}
+
+// Store is an open connection to one database.
+type Store struct {
+	client   *mongo.Client
+	db       *mongo.Database
+	embedded *Embedded
+	uri      string
+}
+
+// Open connects to the configured server, starting the embedded one when no URI is given. It
+// does not wait for the server to answer: Ping tells readiness.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if cfg.Database == "" {
+		cfg.Database = "expertsurvey"
+	}
+	s := &Store{uri: cfg.URI}
+	if s.uri == "" {
+		emb, err := StartEmbedded(ctx, cfg.DataDir, cfg.EmbeddedAddr, logger)
+		if err != nil {
+			return nil, err
+		}
+		s.embedded = emb
+		s.uri = emb.URI()
+	}
+	client, err := Connect(s.uri, cfg.OnCommand)
+	if err != nil {
+		s.closeEmbedded()
+		return nil, err
+	}
+	s.client = client
+	s.db = client.Database(cfg.Database)
+	return s, nil
+}
+
+// Connect returns a client for uri; the driver connects lazily.
+func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Client, error) {
+	opts := options.Client().ApplyURI(uri).SetTimeout(30 * time.Second)
+	if onCommand != nil {
+		opts.SetMonitor(&event.CommandMonitor{
+			Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+				onCommand(e.CommandName, e.Duration, false)
+			},
+			Failed: func(_ context.Context, e *event.CommandFailedEvent) {
+				onCommand(e.CommandName, e.Duration, true)
+			},
+		})
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redactURI(uri), err)
+	}
+	return client, nil
+}
+
+// WithDatabase returns a Store on another database of the same connection; tests use it to give
+// every test its own database.
+func (s *Store) WithDatabase(name string) *Store {
+	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri}
+}
+
+// URI is the address of the server in use; for the embedded store another instance of the
+// service can share it through MONGODB_URI.
+func (s *Store) URI() string { return s.uri }
+
+// Embedded reports whether the store is the in-process FerretDB.
+func (s *Store) Embedded() bool { return s.embedded != nil }
+
+// Database exposes the database for the storage tests and the raw-driver benchmarks.
+func (s *Store) Database() *mongo.Database { return s.db }
+
+// Ping tells whether the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects and, for the embedded store, stops the server after its last write.
+func (s *Store) Close(ctx context.Context) error {
+	err := s.client.Disconnect(ctx)
+	s.closeEmbedded()
+	return err
+}
+
+func (s *Store) closeEmbedded() {
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+}
+
+// DropDatabase removes every collection; only tests call it.
+func (s *Store) DropDatabase(ctx context.Context) error {
+	return s.db.Drop(ctx)
+}
+
+// isDuplicateKey tells a lost race for a unique key from other failures.
+func isDuplicateKey(err error) bool {
+	return mongo.IsDuplicateKeyError(err)
+}
+
+// errNoDocument reports a missing document for a point read.
+func isNotFound(err error) bool {
+	return errors.Is(err, mongo.ErrNoDocuments)
+}
+
+// byID is the one filter shape the embedded store serves from an index.
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
