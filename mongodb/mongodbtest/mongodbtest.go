@@ -98,3 +98,15 @@ func DatabaseName(tb testing.TB) string {
 
 // External reports whether the tests run against a server named by MONGODB_URI.
 func External() bool { return os.Getenv("MONGODB_URI") != "" }
+
+// SecondInstance opens another connection to the database of s, as a second service instance
+// sharing the store would.
+func SecondInstance(tb testing.TB, s *mongodb.Store) *mongodb.Store {
+	tb.Helper()
+	other, err := mongodb.Open(context.Background(), mongodb.Config{URI: s.URI(), Database: s.Database().Name()})
+	if err != nil {
+		tb.Fatalf("second instance: %v", err)
+	}
+	tb.Cleanup(func() { _ = other.Close(context.Background()) })
+	return other
+}

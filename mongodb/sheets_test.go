@@ -1,0 +1,185 @@
+package mongodb_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+func newSheet(t *testing.T, s *mongodb.Store) {
+	t.Helper()
+	sh := &round.Sheet{Round: "r2025", Country: "AT", Status: round.SheetNotStarted}
+	first := round.Change{Action: "sheet.create", Answers: []round.Answer{{Indicator: "q1", Option: "a"}}}
+	if err := s.CreateSheet(context.Background(), sh, first); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type ack struct {
+	version int
+	comment string
+}
+
+// saveIfCurrent is a read-modify-write with an If-Match check, the way the API saves.
+func saveIfCurrent(ctx context.Context, s *mongodb.Store, indicator, comment string) (ack, error) {
+	sh, err := s.Sheet(ctx, "r2025", "AT")
+	if err != nil {
+		return ack{}, err
+	}
+	read := 0
+	if a := sh.Answer(indicator); a != nil {
+		read = a.Version
+	}
+	out, err := s.UpdateSheet(ctx, "r2025", "AT", func(cur *round.Sheet) (*round.Change, error) {
+		now := 0
+		if a := cur.Answer(indicator); a != nil {
+			now = a.Version
+		}
+		if now != read {
+			return nil, &round.StaleError{Current: cur.Answer(indicator)}
+		}
+		return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: indicator, Option: "b", Comment: comment}}}, nil
+	})
+	if err != nil {
+		return ack{}, err
+	}
+	return ack{version: out.Answer(indicator).Version, comment: comment}, nil
+}
+
+func TestConcurrentReadModifyWriteLosesNoAcknowledgedWrite(t *testing.T) {
+	for _, twoInstances := range []bool{false, true} {
+		t.Run(fmt.Sprintf("two_instances=%v", twoInstances), func(t *testing.T) {
+			s := mongodbtest.New(t)
+			newSheet(t, s)
+			stores := []*mongodb.Store{s}
+			if twoInstances {
+				stores = append(stores, mongodbtest.SecondInstance(t, s))
+			}
+			ctx := audit.WithOrigin(context.Background(), "u_expert", "req")
+			var mu sync.Mutex
+			var acks []ack
+			stale := 0
+			var wg sync.WaitGroup
+			for g := range 50 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					st := stores[g%len(stores)]
+					for i := range 4 {
+						a, err := saveIfCurrent(ctx, st, "q1", fmt.Sprintf("g%d-%d", g, i))
+						mu.Lock()
+						switch {
+						case err == nil:
+							acks = append(acks, a)
+						case errors.Is(err, round.ErrStale):
+							stale++
+						default:
+							t.Errorf("save: %v", err)
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			sh, err := s.Sheet(ctx, "r2025", "AT")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := sh.Answer("q1")
+			if got, want := a.Version, 1+len(acks); got != want {
+				t.Fatalf("final version %d, want 1 + %d acknowledged writes", got, len(acks))
+			}
+			entries, err := s.SheetEntries(ctx, "r2025", "AT", a.History)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byVersion := map[int]string{}
+			for i, e := range entries {
+				byVersion[i+1] = e.Change.Answers[0].Comment
+			}
+			seen := map[int]bool{}
+			for _, k := range acks {
+				if seen[k.version] {
+					t.Fatalf("version %d acknowledged twice", k.version)
+				}
+				seen[k.version] = true
+				if byVersion[k.version] != k.comment {
+					t.Fatalf("acknowledged write %q as version %d, history has %q", k.comment, k.version, byVersion[k.version])
+				}
+			}
+			if len(acks) == 0 || stale == 0 {
+				t.Fatalf("want both successes and stale refusals under contention, got %d and %d", len(acks), stale)
+			}
+			t.Logf("%d acknowledged, %d refused as stale", len(acks), stale)
+		})
+	}
+}
+
+func TestConcurrentWritesToDifferentAnswersAllLand(t *testing.T) {
+	s := mongodbtest.New(t)
+	newSheet(t, s)
+	other := mongodbtest.SecondInstance(t, s)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := s
+			if g%2 == 1 {
+				st = other
+			}
+			if _, err := saveIfCurrent(ctx, st, fmt.Sprintf("x%02d", g), "c"); err != nil {
+				t.Errorf("save x%02d: %v", g, err)
+			}
+		}()
+	}
+	wg.Wait()
+	sh, err := s.Sheet(ctx, "r2025", "AT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Answers) != 41 || sh.Seq != 41 {
+		t.Fatalf("got %d answers at seq %d, want 41 at 41", len(sh.Answers), sh.Seq)
+	}
+}
+
+func TestSheetLogIsTheAuditTrail(t *testing.T) {
+	s := mongodbtest.New(t)
+	newSheet(t, s)
+	ctx := audit.WithOrigin(context.Background(), "u_1", "rid-9")
+	if _, err := saveIfCurrent(ctx, s, "q1", "because"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.ListEvents(ctx, audit.Filter{Entity: "sheet/r2025/AT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2 (create, save)", len(evs))
+	}
+	last := evs[1]
+	if last.Actor != "u_1" || last.RequestID != "rid-9" || last.Action != "answer.save" || len(last.Before) == 0 || len(last.After) == 0 {
+		t.Fatalf("event %+v", last)
+	}
+}
+
+func TestMissingSheetIsNotFound(t *testing.T) {
+	s := mongodbtest.New(t)
+	if _, err := s.Sheet(context.Background(), "r", "XX"); !errors.Is(err, round.ErrNotFound) {
+		t.Fatalf("got %v, want ErrNotFound", err)
+	}
+	if err := s.CreateSheet(context.Background(), &round.Sheet{Round: "r", Country: "XX"}, round.Change{Action: "sheet.create"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSheet(context.Background(), &round.Sheet{Round: "r", Country: "XX"}, round.Change{Action: "sheet.create"}); !errors.Is(err, round.ErrConflict) {
+		t.Fatalf("second create: %v, want ErrConflict", err)
+	}
+}
