@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,9 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	if err := checkFree(addr); err != nil {
+		return nil, err
+	}
 	// FerretDB logs every connection at info level and warns about commands it lacks that the driver
 	// sends anyway (endSessions); only its errors matter to an operator.
 	quiet := slog.New(logger.Handler().WithGroup("ferretdb"))
@@ -63,6 +67,20 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	}()
 	e.uri = f.MongoDBURI()
 	return e, nil
+}
+
+// checkFree refuses a busy fixed address before FerretDB tries it: ferretdb.New does not close
+// its storage backend when its listener fails, and the leaked backend later panics the process
+// from a finalizer.
+func checkFree(addr string) error {
+	if strings.HasSuffix(addr, ":0") {
+		return nil
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("embedded store address %s: %w", addr, err)
+	}
+	return l.Close()
 }
 
 // URI is the mongodb:// address of the embedded server.

@@ -30,6 +30,10 @@ type eventDoc struct {
 	After     string    `bson:"after,omitempty"`
 	Time      time.Time `bson:"time"`
 	RequestID string    `bson:"request_id,omitempty"`
+	// State, for entities whose audit after-state leaves out secrets (a user's password hash),
+	// is the entity's whole stored state at this version, so that a projection that fell behind
+	// its log can be rebuilt. It is never returned as part of the audit trail.
+	State any `bson:"state,omitempty"`
 }
 
 // eventID orders lexically as it orders numerically, so a listing by _id is in log order.
@@ -40,7 +44,13 @@ func eventID(stream string, seq int64) string {
 // appendEvent writes ev at position seq of stream. It reports false, without error, when another
 // writer took that position first: the caller re-reads and decides (retry or refuse).
 func (s *Store) appendEvent(ctx context.Context, stream string, seq int64, ev audit.Event) (bool, error) {
+	return s.appendEventWithState(ctx, stream, seq, ev, nil)
+}
+
+// appendEventWithState is appendEvent for entities whose projection is rebuilt from state.
+func (s *Store) appendEventWithState(ctx context.Context, stream string, seq int64, ev audit.Event, state any) (bool, error) {
 	doc := toEventDoc(stream, seq, ev)
+	doc.State = state
 	_, err := s.db.Collection(colEvents).InsertOne(ctx, doc)
 	if isDuplicateKey(err) {
 		return false, nil
@@ -51,8 +61,8 @@ func (s *Store) appendEvent(ctx context.Context, stream string, seq int64, ev au
 	return true, nil
 }
 
-// hasEvent tells whether position seq of stream is taken; a projection whose version is
-// behind its log is repaired by reading forward from here.
+// readEvent returns the entry at position seq of stream; a projection whose version is behind
+// its log is repaired by reading forward from there.
 func (s *Store) readEvent(ctx context.Context, stream string, seq int64) (audit.Event, bool, error) {
 	var d eventDoc
 	err := s.db.Collection(colEvents).FindOne(ctx, byID(eventID(stream, seq))).Decode(&d)

@@ -1,0 +1,128 @@
+package mongodb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+const colRounds = "rounds"
+
+// roundJSON is a round's full state; it is both the projection's payload and each log entry's
+// after-state, so the newest entry alone rebuilds the projection.
+type roundJSON struct {
+	ID                 string    `json:"id" bson:"_id"`
+	Name               string    `json:"name" bson:"name"`
+	Questionnaire      string    `json:"questionnaire" bson:"questionnaire"`
+	QuestionnaireVer   string    `json:"questionnaire_version" bson:"questionnaire_version"`
+	ReferenceDate      string    `json:"reference_date,omitempty" bson:"reference_date,omitempty"`
+	Countries          []string  `json:"countries" bson:"countries"`
+	AnswersDue         string    `json:"answers_due,omitempty" bson:"answers_due,omitempty"`
+	ReviewsDue         string    `json:"reviews_due,omitempty" bson:"reviews_due,omitempty"`
+	Previous           string    `json:"previous,omitempty" bson:"previous,omitempty"`
+	BlindReview        bool      `json:"blind_review" bson:"blind_review"`
+	ReviewersPerAnswer int       `json:"reviewers_per_answer" bson:"reviewers_per_answer"`
+	Status             string    `json:"status" bson:"status"`
+	Version            int       `json:"version" bson:"version"`
+	CreatedAt          time.Time `json:"created_at" bson:"created_at"`
+	CreatedBy          string    `json:"created_by" bson:"created_by"`
+	UpdatedAt          time.Time `json:"updated_at" bson:"updated_at"`
+}
+
+func toRoundJSON(r *round.Round) roundJSON {
+	return roundJSON{
+		ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
+		ReferenceDate: r.ReferenceDate, Countries: r.Countries, AnswersDue: r.AnswersDue, ReviewsDue: r.ReviewsDue,
+		Previous: r.Previous, BlindReview: r.BlindReview, ReviewersPerAnswer: r.ReviewersPerAnswer,
+		Status: string(r.Status), Version: r.Version, CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt.UTC(),
+	}
+}
+
+func fromRoundJSON(d roundJSON) *round.Round {
+	return &round.Round{
+		ID: d.ID, Name: d.Name, Questionnaire: d.Questionnaire, QuestionnaireVer: d.QuestionnaireVer,
+		ReferenceDate: d.ReferenceDate, Countries: d.Countries, AnswersDue: d.AnswersDue, ReviewsDue: d.ReviewsDue,
+		Previous: d.Previous, BlindReview: d.BlindReview, ReviewersPerAnswer: d.ReviewersPerAnswer,
+		Status: round.Status(d.Status), Version: d.Version, CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(),
+	}
+}
+
+func roundStream(id string) string { return "round/" + id }
+
+// Round implements round.RoundStore.
+func (s *Store) Round(ctx context.Context, id string) (*round.Round, error) {
+	var d roundJSON
+	err := s.db.Collection(colRounds).FindOne(ctx, byID(id)).Decode(&d)
+	if err != nil && !isNotFound(err) {
+		return nil, fmt.Errorf("read round: %w", err)
+	}
+	// The log may be ahead of the projection (a writer stopped between the two writes, or two
+	// projection writes landed out of order): the newest entry's after-state wins.
+	for {
+		ev, ok, err := s.readEvent(ctx, roundStream(id), int64(d.Version)+1)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		if err := json.Unmarshal(ev.After, &d); err != nil {
+			return nil, fmt.Errorf("decode round log entry %s: %w", ev.ID, err)
+		}
+	}
+	if d.Version == 0 {
+		return nil, fmt.Errorf("round %q: %w", id, round.ErrNotFound)
+	}
+	return fromRoundJSON(d), nil
+}
+
+// SaveRound implements round.RoundStore.
+func (s *Store) SaveRound(ctx context.Context, before, r *round.Round, action string) error {
+	var prev any
+	if before != nil {
+		prev = toRoundJSON(before)
+	}
+	after := toRoundJSON(r)
+	ev, err := audit.New(ctx, action, "round/"+r.ID, prev, after, r.UpdatedAt)
+	if err != nil {
+		return err
+	}
+	won, err := s.appendEvent(ctx, roundStream(r.ID), int64(r.Version), ev)
+	if err != nil {
+		return err
+	}
+	if !won {
+		if before == nil {
+			return fmt.Errorf("round %q exists: %w", r.ID, round.ErrConflict)
+		}
+		return fmt.Errorf("round %q changed since version %d: %w", r.ID, before.Version, round.ErrStale)
+	}
+	_, _ = s.db.Collection(colRounds).ReplaceOne(ctx, byID(r.ID), after, options.Replace().SetUpsert(true))
+	return nil
+}
+
+// Rounds implements round.RoundStore. Rounds are few (one or two a year per index), so a full
+// listing is cheap on both servers.
+func (s *Store) Rounds(ctx context.Context) ([]round.Round, error) {
+	cur, err := s.db.Collection(colRounds).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("list rounds: %w", err)
+	}
+	var docs []roundJSON
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list rounds: %w", err)
+	}
+	out := make([]round.Round, 0, len(docs))
+	for _, d := range docs {
+		// A listing may show a projection one write behind; reads of one round catch up.
+		out = append(out, *fromRoundJSON(d))
+	}
+	return out, nil
+}

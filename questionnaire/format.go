@@ -1,0 +1,137 @@
+package questionnaire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Definition file formats. The two carry the same fields under the same
+// snake_case names; docs/questionnaire-format.md is the reference.
+const (
+	FormatJSON = "json"
+	FormatYAML = "yaml"
+)
+
+// maxDefinitionSize bounds what DecodeDefinition reads: a large real
+// instrument (480 indicators, several languages) is a few megabytes.
+const maxDefinitionSize = 64 << 20
+
+// DecodeDefinition reads one definition in format "json" or "yaml" ("yml"
+// is accepted too). Unknown fields are errors, so that a misspelt field is
+// not silently ignored. Errors wrap ErrFormat and, where the parser tells,
+// give the line. It does not validate: drafts may be saved half written;
+// call Validate or Compile.
+func DecodeDefinition(r io.Reader, format string) (*Definition, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxDefinitionSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading: %w", ErrFormat, err)
+	}
+	if len(data) > maxDefinitionSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxDefinitionSize)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("%w: empty file", ErrFormat)
+	}
+	d := new(Definition)
+	switch strings.ToLower(format) {
+	case FormatJSON:
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(d); err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrFormat, jsonErrorWithLine(data, err, dec.InputOffset()))
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, fmt.Errorf("%w: %s: unexpected data after the definition", ErrFormat, lineCol(data, dec.InputOffset()))
+		}
+	case FormatYAML, "yml":
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(d); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		}
+		var extra yaml.Node
+		if err := dec.Decode(&extra); err != io.EOF {
+			return nil, fmt.Errorf("%w: a definition file holds one YAML document", ErrFormat)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown format %q (want json or yaml)", ErrFormat, format)
+	}
+	return d, nil
+}
+
+// EncodeDefinition writes d in format "json" or "yaml", indented by two
+// spaces. Fields at their defaults are left out.
+func EncodeDefinition(w io.Writer, d *Definition, format string) error {
+	switch strings.ToLower(format) {
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return fmt.Errorf("%w: encoding json: %w", ErrFormat, err)
+		}
+	case FormatYAML, "yml":
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(d); err != nil {
+			return fmt.Errorf("%w: encoding yaml: %w", ErrFormat, err)
+		}
+		if err := enc.Close(); err != nil {
+			return fmt.Errorf("%w: encoding yaml: %w", ErrFormat, err)
+		}
+	default:
+		return fmt.Errorf("%w: unknown format %q (want json or yaml)", ErrFormat, format)
+	}
+	return nil
+}
+
+// jsonErrorWithLine adds the line and column encoding/json leaves out: it
+// reports byte offsets only.
+func jsonErrorWithLine(data []byte, err error, fallback int64) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	offset := fallback
+	switch {
+	case errors.As(err, &syntax):
+		// Offset counts the offending byte as read; point at it.
+		offset = syntax.Offset - 1
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		offset = int64(len(data))
+	}
+	return lineCol(data, offset) + ": " + err.Error()
+}
+
+func lineCol(data []byte, offset int64) string {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := int(offset) - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+// UnmarshalJSON accepts a lookup key written as a number, so that
+// lookups by score read naturally: when: [100, 50].
+func (k *LookupKey) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*k = LookupKey(s)
+		return nil
+	}
+	var f json.Number
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("lookup key must be a string or a number: %w", err)
+	}
+	if _, err := strconv.ParseFloat(string(f), 64); err != nil {
+		return fmt.Errorf("lookup key must be a string or a number: %w", err)
+	}
+	*k = LookupKey(f)
+	return nil
+}
