@@ -145,7 +145,7 @@ func TestPanicIsA500ThatRevealsNothing(t *testing.T) {
 
 func TestUnknownRouteAndMethod(t *testing.T) {
 	s := newBareServer(t)
-	if rec, p := send(t, s, http.MethodGet, "/v1/nothing-here", "", ""); rec.Code != 404 || p.Type != "/problems/not-found" {
+	if rec, p := send(t, s, http.MethodGet, "/nothing-here", "", ""); rec.Code != 404 || p.Type != "/problems/not-found" {
 		t.Fatalf("unknown route: %d %+v", rec.Code, p)
 	}
 	rec, _ := send(t, s, http.MethodDelete, "/livez", "", "")

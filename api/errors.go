@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/expertsurvey/expertsurvey/auth"
 )
 
 // problemContentType is RFC 9457's media type for error bodies.
@@ -94,14 +96,21 @@ func invalid(detail string, fields ...FieldError) *problemError {
 
 // sentinelKinds maps domain sentinel errors to their responses: the one table of error to status.
 // Domain packages add their sentinels here as they appear.
-var sentinelKinds = []struct {
+type sentinel struct {
 	err  error
 	kind problemKind
-}{
+}
+
+var sentinelKinds = []sentinel{
 	{echo.ErrNotFound, kindNotFound},
 	{echo.ErrMethodNotAllowed, kindMethod},
 	{echo.ErrStatusRequestEntityTooLarge, kindTooLarge},
 	{echo.ErrUnsupportedMediaType, kindMediaType},
+	{auth.ErrUnauthorized, kindUnauthorized},
+	{auth.ErrForbidden, kindForbidden},
+	{auth.ErrNotFound, kindNotFound},
+	{auth.ErrConflict, kindConflict},
+	{auth.ErrStale, kindStale},
 }
 
 // toProblem turns any error into the problem to send and tells whether it was expected.
@@ -131,8 +140,8 @@ func toProblem(err error) (Problem, bool) {
 }
 
 // domainConverters turn typed domain errors (with per-field details or extra data) into
-// problems; each domain package that has such types registers one in its handler file.
-var domainConverters []func(error) (Problem, bool)
+// problems; each lives beside the handlers of its domain.
+var domainConverters = []func(error) (Problem, bool){authProblem}
 
 func problemFor(k problemKind, detail string) Problem {
 	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}

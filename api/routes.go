@@ -2,7 +2,8 @@ package api
 
 import "github.com/labstack/echo/v5"
 
-// routes lists the whole API in one place.
+// routes lists the whole API in one place. Routes under v1 need a bearer token; the few public
+// ones are registered on e with their full path.
 func (s *Server) routes() {
 	e := s.echo
 	e.GET("/livez", handleLive)
@@ -11,4 +12,13 @@ func (s *Server) routes() {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
+
+	v1 := e.Group("/v1", s.authenticate)
+	_ = v1
+
+	// --- auth and users ---
+
+	// --- questionnaires ---
+
+	// --- rounds, sheets and answers ---
 }

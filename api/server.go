@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/expertsurvey/expertsurvey/auth"
 )
 
 // DefaultBodyLimit bounds a request body; imports of large files raise it per route.
@@ -20,6 +22,7 @@ type Config struct {
 	Store     Pinger
 	Metrics   *Metrics
 	BodyLimit int64
+	Auth      *auth.Service
 }
 
 // Server is the HTTP API.
@@ -29,6 +32,7 @@ type Server struct {
 	store    Pinger
 	metrics  *Metrics
 	docs     *apiDocs
+	auth     *auth.Service
 	ready    atomic.Bool
 	draining atomic.Bool
 }
@@ -54,6 +58,7 @@ func New(cfg Config) (*Server, error) {
 		store:   cfg.Store,
 		metrics: cfg.Metrics,
 		docs:    docs,
+		auth:    cfg.Auth,
 	}
 	// The error boundary must be inside the access log (so the log sees the final status) and
 	// outside panic recovery (so a panic is answered like any other failure).

@@ -4,11 +4,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/expertsurvey/expertsurvey/api"
+	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
 )
 
@@ -17,15 +19,27 @@ type Options struct {
 	Logger    *slog.Logger
 	Metrics   *api.Metrics
 	BodyLimit int64
-	Now       func() time.Time
+	// JWTKeys is "kid:base64key[,...]"; empty in development makes a random key for this
+	// process (tokens then do not survive a restart, nor work on another instance).
+	JWTKeys    string
+	JWTIssuer  string
+	AccessTTL  time.Duration
+	Production bool
+	// Lockout overrides the default brute-force limits.
+	Lockout *auth.LockoutPolicy
+	Now        func() time.Time
 }
 
 // App is an assembled service.
 type App struct {
 	Server *api.Server
+	Auth   *auth.Service
 	store  *mongodb.Store
 	logger *slog.Logger
 }
+
+// ErrNoSigningKey refuses to start in production without configured JWT keys.
+var ErrNoSigningKey = errors.New("production requires signing keys: set EXPERTSURVEY_JWT_KEYS (kid:base64key, 32 bytes or more)")
 
 // New wires the services on store.
 func New(store *mongodb.Store, opts Options) (*App, error) {
@@ -35,13 +49,52 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.JWTIssuer == "" {
+		opts.JWTIssuer = "expertsurvey"
+	}
+	keys, err := signingKeys(opts)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: keys, Issuer: opts.JWTIssuer, Audience: opts.JWTIssuer, TTL: opts.AccessTTL, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := auth.NewHasher(auth.MinParams, 0)
+	if err != nil {
+		return nil, err
+	}
+	lockout := auth.DefaultLockout
+	if opts.Lockout != nil {
+		lockout = *opts.Lockout
+	}
+	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
+		Auth: authSvc,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, store: store, logger: opts.Logger}, nil
+	return &App{Server: srv, Auth: authSvc, store: store, logger: opts.Logger}, nil
+}
+
+func signingKeys(opts Options) (*auth.KeySet, error) {
+	if opts.JWTKeys != "" {
+		ks, err := auth.ParseKeys(opts.JWTKeys)
+		if err != nil {
+			return nil, fmt.Errorf("EXPERTSURVEY_JWT_KEYS: %w", err)
+		}
+		return ks, nil
+	}
+	if opts.Production {
+		return nil, ErrNoSigningKey
+	}
+	opts.Logger.Warn("no JWT keys configured: using a random key for this process; sessions end at restart and do not work on other instances")
+	return auth.ParseKeys("dev:" + auth.GenerateKey())
 }
 
 // Prepare waits until the store answers and creates the indexes, retrying until ctx ends, so

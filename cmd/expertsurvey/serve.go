@@ -42,7 +42,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	} else {
 		logger.Info("store in use", "server", "MongoDB", "database", cfg.Database)
 	}
-	a, err := app.New(store, app.Options{Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit})
+	a, err := app.New(store, app.Options{
+		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
+		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
+	})
 	if err != nil {
 		_ = store.Close(context.Background())
 		return err
