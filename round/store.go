@@ -33,3 +33,16 @@ type Entry struct {
 	Time      time.Time
 	RequestID string
 }
+
+// RoundStore keeps rounds. Every change is a new version written as the insert of log entry
+// Version under a unique key, so a change based on a stale version is refused, never applied.
+type RoundStore interface {
+	// Round returns the current version of a round, or ErrNotFound.
+	Round(ctx context.Context, id string) (*Round, error)
+	// SaveRound writes r as version r.Version, recording action and the replaced state (nil
+	// for a new round). It reports ErrStale when that version exists already (ErrConflict for
+	// a new round whose id is taken).
+	SaveRound(ctx context.Context, before, r *Round, action string) error
+	// Rounds lists every round, by id.
+	Rounds(ctx context.Context) ([]Round, error)
+}
