@@ -47,23 +47,54 @@ type sourceJSON struct {
 }
 
 type answerJSON struct {
-	Indicator     string       `json:"indicator"`
+	Indicator     string        `json:"indicator"`
+	Option        string        `json:"option,omitempty"`
+	Value         *float64      `json:"value,omitempty"`
+	Text          string        `json:"text,omitempty"`
+	NotApplicable bool          `json:"not_applicable,omitempty"`
+	NAReason      string        `json:"na_reason,omitempty"`
+	Comment       string        `json:"comment,omitempty"`
+	Sources       []sourceJSON  `json:"sources,omitempty"`
+	Carried       bool          `json:"carried,omitempty"`
+	Previous      *previousJSON `json:"previous,omitempty"`
+	Changed       bool          `json:"changed,omitempty"`
+	Justification string        `json:"justification,omitempty"`
+	Inapplicable  bool          `json:"inapplicable,omitempty"`
+	Version       int           `json:"version,omitempty"`
+	UpdatedBy     string        `json:"updated_by,omitempty"`
+	UpdatedAt     time.Time     `json:"updated_at,omitzero"`
+	History       []int64       `json:"history,omitempty"`
+}
+
+type previousJSON struct {
+	Round         string       `json:"round"`
 	Option        string       `json:"option,omitempty"`
 	Value         *float64     `json:"value,omitempty"`
 	Text          string       `json:"text,omitempty"`
 	NotApplicable bool         `json:"not_applicable,omitempty"`
-	NAReason      string       `json:"na_reason,omitempty"`
-	Comment       string       `json:"comment,omitempty"`
 	Sources       []sourceJSON `json:"sources,omitempty"`
-	Carried       bool         `json:"carried,omitempty"`
-	CarriedFrom   string       `json:"carried_from,omitempty"`
-	Changed       bool         `json:"changed,omitempty"`
-	Justification string       `json:"justification,omitempty"`
-	Inapplicable  bool         `json:"inapplicable,omitempty"`
-	Version       int          `json:"version,omitempty"`
-	UpdatedBy     string       `json:"updated_by,omitempty"`
-	UpdatedAt     time.Time    `json:"updated_at,omitzero"`
-	History       []int64      `json:"history,omitempty"`
+}
+
+func toPreviousJSON(p *round.Previous) *previousJSON {
+	if p == nil {
+		return nil
+	}
+	out := &previousJSON{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text, NotApplicable: p.NotApplicable}
+	for _, s := range p.Sources {
+		out.Sources = append(out.Sources, toSourceJSON(s))
+	}
+	return out
+}
+
+func fromPreviousJSON(p *previousJSON) *round.Previous {
+	if p == nil {
+		return nil
+	}
+	out := &round.Previous{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text, NotApplicable: p.NotApplicable}
+	for _, s := range p.Sources {
+		out.Sources = append(out.Sources, fromSourceJSON(s))
+	}
+	return out
 }
 
 // changeJSON is a sheet log entry's after-state: enough to replay the change.
@@ -94,7 +125,7 @@ func toAnswerJSON(a round.Answer) answerJSON {
 	out := answerJSON{
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
 		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment,
-		Carried: a.Carried, CarriedFrom: a.CarriedFrom, Changed: a.Changed, Justification: a.Justification,
+		Carried: a.Carried, Previous: toPreviousJSON(a.Previous), Changed: a.Changed, Justification: a.Justification,
 		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt, History: a.History,
 	}
 	for _, s := range a.Sources {
@@ -107,7 +138,7 @@ func fromAnswerJSON(a answerJSON) round.Answer {
 	out := round.Answer{
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
 		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment,
-		Carried: a.Carried, CarriedFrom: a.CarriedFrom, Changed: a.Changed, Justification: a.Justification,
+		Carried: a.Carried, Previous: fromPreviousJSON(a.Previous), Changed: a.Changed, Justification: a.Justification,
 		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt.UTC(), History: a.History,
 	}
 	for _, s := range a.Sources {

@@ -55,9 +55,10 @@ type Answer struct {
 	Sources       []Source
 
 	// Carried marks an answer pre-filled from the previous round and not yet confirmed or
-	// changed by the expert; CarriedFrom names that round.
-	Carried     bool
-	CarriedFrom string
+	// changed by the expert; Previous keeps what the previous round answered, so that a change
+	// is recognised, justified and shown without reading the previous round again.
+	Carried  bool
+	Previous *Previous
 	// Changed marks an answer that differs from the previous round's; Justification says why.
 	Changed       bool
 	Justification string
@@ -71,6 +72,45 @@ type Answer struct {
 	// History lists the log positions of the sheet where each version of this answer was
 	// written, oldest first: version v was written at History[v-1].
 	History []int64
+}
+
+// Previous is the previous round's frozen answer to an indicator.
+type Previous struct {
+	Round         string
+	Option        string
+	Value         *float64
+	Text          string
+	NotApplicable bool
+	Sources       []Source
+}
+
+// Content is the response part of an answer: what scoring and change detection compare.
+type Content struct {
+	Option        string
+	Value         *float64
+	Text          string
+	NotApplicable bool
+}
+
+// Content returns the answer's response.
+func (a *Answer) Content() Content {
+	return Content{Option: a.Option, Value: a.Value, Text: a.Text, NotApplicable: a.NotApplicable}
+}
+
+// Content returns the previous round's response.
+func (p *Previous) Content() Content {
+	return Content{Option: p.Option, Value: p.Value, Text: p.Text, NotApplicable: p.NotApplicable}
+}
+
+// Equal compares two responses; numbers by value.
+func (c Content) Equal(o Content) bool {
+	if c.Option != o.Option || c.Text != o.Text || c.NotApplicable != o.NotApplicable {
+		return false
+	}
+	if (c.Value == nil) != (o.Value == nil) {
+		return false
+	}
+	return c.Value == nil || *c.Value == *o.Value
 }
 
 // Answered tells whether the answer holds a response (an option, a value, a text, or not

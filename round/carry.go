@@ -1,0 +1,306 @@
+package round
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+)
+
+// carryForward pre-fills every sheet of r from the previous round's answers, matching
+// indicators by their stable code. An indicator the expert already answered, or whose previous
+// answer no longer fits the new version (an option that was removed, a range that shrank), is
+// left for the expert. It is idempotent: a second run finds nothing left to carry.
+func (s *Service) carryForward(ctx context.Context, r *Round) error {
+	if r.Previous == "" {
+		return nil
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return err
+	}
+	return forEachCountry(ctx, r.Countries, func(_ int, country string) error {
+		prev, err := s.sheets.Sheet(ctx, r.Previous, country)
+		if errors.Is(err, ErrNotFound) {
+			return nil // the country is new in this round
+		}
+		if err != nil {
+			return err
+		}
+		var carried []Answer
+		for _, a := range prev.Answers {
+			if !a.Answered() || a.Inapplicable {
+				continue
+			}
+			if _, ok := inst.Indicator(a.Indicator); !ok {
+				continue
+			}
+			if len(inst.CheckAnswer(a.Indicator, toScoringAnswer(a.Indicator, a.Option, a.Value, a.Text, a.NotApplicable))) > 0 {
+				continue
+			}
+			carried = append(carried, Answer{
+				Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
+				NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment,
+				Sources: slices.Clone(a.Sources), Carried: true,
+				Previous: &Previous{Round: r.Previous, Option: a.Option, Value: a.Value, Text: a.Text,
+					NotApplicable: a.NotApplicable, Sources: slices.Clone(a.Sources)},
+			})
+		}
+		if len(carried) == 0 {
+			return nil
+		}
+		if err := s.ensureSheet(ctx, r, country); err != nil {
+			return err
+		}
+		_, err = s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
+			var todo []Answer
+			for _, a := range carried {
+				if cur := sh.Answer(a.Indicator); cur == nil || (!cur.Answered() && cur.Previous == nil) {
+					todo = append(todo, a)
+				}
+			}
+			if len(todo) == 0 {
+				return nil, nil
+			}
+			return &Change{Action: "answers.carry", Answers: todo}, nil
+		})
+		return err
+	})
+}
+
+// Confirm accepts carried answers unchanged: one indicator (ifVersion required), every
+// indicator under a group (a dimension or an area), or, with target empty, the whole sheet.
+// It returns the sheet and the indicators it confirmed.
+func (s *Service) Confirm(ctx context.Context, p auth.Principal, roundID, country, target string, ifVersion *int) (*Sheet, []string, error) {
+	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Status != StatusOpen {
+		return nil, nil, fmt.Errorf("round %s is %s: %w", r.ID, r.Status, ErrNotEditable)
+	}
+	codes := inst.IndicatorCodes()
+	single := false
+	if target != "" {
+		if _, ok := inst.Indicator(target); ok {
+			single = true
+			codes = []string{target}
+			if ifVersion == nil {
+				return nil, nil, fmt.Errorf("send If-Match with the answer's ETag: %w", ErrPreconditionRequired)
+			}
+		} else if codes, ok = indicatorsUnder(def, target); !ok {
+			return nil, nil, fmt.Errorf("%q is neither an indicator nor a group of the questionnaire: %w", target, ErrNotFound)
+		}
+	}
+	var confirmed []string
+	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
+		if err := editable(sh); err != nil {
+			return nil, err
+		}
+		confirmed = confirmed[:0]
+		change := &Change{Action: "answers.confirm"}
+		for _, code := range codes {
+			a := sh.Answer(code)
+			if single {
+				v := 0
+				if a != nil {
+					v = a.Version
+				}
+				if v != *ifVersion {
+					return nil, &StaleError{Current: orEmpty(a, code)}
+				}
+				if a == nil || !a.Carried {
+					return nil, fmt.Errorf("%s is not a carried answer waiting for confirmation: %w", code, ErrConflict)
+				}
+			}
+			if a == nil || !a.Carried {
+				continue
+			}
+			next := *a
+			next.Carried, next.Changed = false, false
+			change.Answers = append(change.Answers, next)
+			confirmed = append(confirmed, code)
+		}
+		if len(change.Answers) == 0 {
+			return nil, nil
+		}
+		if sh.Status == SheetNotStarted {
+			change.Status = SheetInProgress
+		}
+		return change, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, fmt.Errorf("sheet %s/%s has no carried answers: %w", roundID, country, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return sh, confirmed, nil
+}
+
+// indicatorsUnder lists the indicators below the group code, in questionnaire order.
+func indicatorsUnder(def *questionnaire.Definition, code string) ([]string, bool) {
+	var walk func(nodes []questionnaire.Node, inside bool) ([]string, bool)
+	walk = func(nodes []questionnaire.Node, inside bool) ([]string, bool) {
+		var out []string
+		found := false
+		for _, n := range nodes {
+			switch {
+			case n.Indicator != nil && inside:
+				out = append(out, n.Indicator.Code)
+			case n.Group != nil:
+				here := inside || n.Group.Code == code
+				sub, f := walk(n.Group.Children, here)
+				out = append(out, sub...)
+				found = found || f || n.Group.Code == code
+			}
+		}
+		return out, found
+	}
+	return walk(def.Tree, false)
+}
+
+// --- history and differences ---
+
+// AnswerVersion is one saved version of an answer.
+type AnswerVersion struct {
+	Version   int
+	Answer    Answer
+	Action    string
+	Actor     string
+	RequestID string
+}
+
+// History lists every saved version of an answer, oldest first.
+func (s *Service) History(ctx context.Context, p auth.Principal, roundID, country, indicator string) ([]AnswerVersion, error) {
+	a, err := s.Answer(ctx, p, roundID, country, indicator)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.sheets.SheetEntries(ctx, roundID, country, a.History)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AnswerVersion, 0, len(entries))
+	hidden := a.UpdatedBy == "" && a.Version > 0 // redacted for a blind reviewer
+	for i, e := range entries {
+		for _, ea := range e.Change.Answers {
+			if ea.Indicator != indicator {
+				continue
+			}
+			ea.Version, ea.UpdatedAt, ea.UpdatedBy, ea.History = i+1, e.Time, e.Actor, nil
+			v := AnswerVersion{Version: i + 1, Answer: ea, Action: e.Change.Action, Actor: e.Actor, RequestID: e.RequestID}
+			if hidden {
+				v.Actor, v.Answer.UpdatedBy = "", ""
+			}
+			out = append(out, v)
+			break
+		}
+	}
+	return out, nil
+}
+
+// FieldChange is one difference between two states of an answer.
+type FieldChange struct {
+	Field  string
+	Before any
+	After  any
+}
+
+// DiffVersions compares two saved versions of an answer.
+func (s *Service) DiffVersions(ctx context.Context, p auth.Principal, roundID, country, indicator string, from, to int) ([]FieldChange, error) {
+	h, err := s.History(ctx, p, roundID, country, indicator)
+	if err != nil {
+		return nil, err
+	}
+	var problems []FieldError
+	if from < 1 || from > len(h) {
+		problems = append(problems, FieldError{"from", fmt.Sprintf("must be a version between 1 and %d", len(h))})
+	}
+	if to < 1 || to > len(h) {
+		problems = append(problems, FieldError{"to", fmt.Sprintf("must be a version between 1 and %d", len(h))})
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	return diffAnswers(h[from-1].Answer, h[to-1].Answer), nil
+}
+
+func diffAnswers(a, b Answer) []FieldChange {
+	var out []FieldChange
+	add := func(field string, x, y any, same bool) {
+		if !same {
+			out = append(out, FieldChange{Field: field, Before: x, After: y})
+		}
+	}
+	add("option", a.Option, b.Option, a.Option == b.Option)
+	add("value", a.Value, b.Value, Content{Value: a.Value}.Equal(Content{Value: b.Value}))
+	add("text", a.Text, b.Text, a.Text == b.Text)
+	add("not_applicable", a.NotApplicable, b.NotApplicable, a.NotApplicable == b.NotApplicable)
+	add("na_reason", a.NAReason, b.NAReason, a.NAReason == b.NAReason)
+	add("comment", a.Comment, b.Comment, a.Comment == b.Comment)
+	add("justification", a.Justification, b.Justification, a.Justification == b.Justification)
+	add("carried", a.Carried, b.Carried, a.Carried == b.Carried)
+	add("inapplicable", a.Inapplicable, b.Inapplicable, a.Inapplicable == b.Inapplicable)
+	for i, src := range b.Sources {
+		if !slices.Contains(a.Sources, src) {
+			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), After: src})
+		}
+	}
+	for i, src := range a.Sources {
+		if !slices.Contains(b.Sources, src) {
+			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), Before: src})
+		}
+	}
+	return out
+}
+
+// RoundChange is how one indicator's answer compares with the previous round's.
+type RoundChange struct {
+	Indicator     string
+	Kind          string // unchanged, changed, new, carried (not yet confirmed), unanswered
+	Previous      *Previous
+	Current       Content
+	Justification string
+}
+
+// ChangesSincePrevious compares every indicator of a sheet with the previous round.
+func (s *Service) ChangesSincePrevious(ctx context.Context, p auth.Principal, roundID, country string) ([]RoundChange, error) {
+	view, err := s.Sheet(ctx, p, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, view.Round)
+	if err != nil {
+		return nil, err
+	}
+	var out []RoundChange
+	for _, code := range inst.IndicatorCodes() {
+		a := view.Sheet.Answer(code)
+		rc := RoundChange{Indicator: code}
+		switch {
+		case a == nil || !a.Answered():
+			rc.Kind = "unanswered"
+			if a != nil {
+				rc.Previous = a.Previous
+			}
+		case a.Previous == nil:
+			rc.Kind, rc.Current = "new", a.Content()
+		case a.Carried:
+			rc.Kind, rc.Previous, rc.Current = "carried", a.Previous, a.Content()
+		case a.Changed:
+			rc.Kind, rc.Previous, rc.Current, rc.Justification = "changed", a.Previous, a.Content(), a.Justification
+		default:
+			rc.Kind, rc.Previous, rc.Current = "unchanged", a.Previous, a.Content()
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}

@@ -1,0 +1,625 @@
+package round
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+)
+
+// Instruments gives the published questionnaire versions rounds are answered against.
+type Instruments interface {
+	Published(ctx context.Context, code, version string) (*questionnaire.Definition, *questionnaire.Compiled, error)
+}
+
+// Service is the data-collection use cases. Every method checks the caller against the auth
+// policy before it reads or writes.
+type Service struct {
+	rounds      RoundStore
+	sheets      SheetStore
+	instruments Instruments
+	now         func() time.Time
+}
+
+// NewService wires the service.
+func NewService(rounds RoundStore, sheets SheetStore, instruments Instruments, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{rounds: rounds, sheets: sheets, instruments: instruments, now: now}
+}
+
+// instrument returns the round's compiled questionnaire version.
+func (s *Service) instrument(ctx context.Context, r *Round) (*questionnaire.Definition, *questionnaire.Compiled, error) {
+	def, c, err := s.instruments.Published(ctx, r.Questionnaire, r.QuestionnaireVer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("round %s: questionnaire %s version %s: %w", r.ID, r.Questionnaire, r.QuestionnaireVer, err)
+	}
+	return def, c, nil
+}
+
+// --- rounds ---
+
+// CreateRound creates a draft round over a published questionnaire version.
+func (s *Service) CreateRound(ctx context.Context, p auth.Principal, in RoundInput) (*Round, error) {
+	if err := p.Can(auth.ManageRound, auth.Scope{}); err != nil {
+		return nil, err
+	}
+	if err := s.checkRoundInput(ctx, in); err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	r := &Round{Status: StatusDraft, Version: 1, CreatedAt: now, CreatedBy: p.UserID, UpdatedAt: now}
+	r.setInput(in)
+	if err := s.rounds.SaveRound(ctx, nil, r, "round.create"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *Round) setInput(in RoundInput) {
+	r.ID, r.Name, r.Questionnaire, r.QuestionnaireVer = in.ID, in.Name, in.Questionnaire, in.QuestionnaireVer
+	r.ReferenceDate, r.Countries, r.AnswersDue, r.ReviewsDue = in.ReferenceDate, slices.Clone(in.Countries), in.AnswersDue, in.ReviewsDue
+	r.Previous, r.BlindReview, r.ReviewersPerAnswer = in.Previous, in.BlindReview, in.ReviewersPerAnswer
+}
+
+func (s *Service) checkRoundInput(ctx context.Context, in RoundInput) error {
+	problems := in.validate()
+	if in.Questionnaire != "" && in.QuestionnaireVer != "" {
+		if _, _, err := s.instruments.Published(ctx, in.Questionnaire, in.QuestionnaireVer); err != nil {
+			problems = append(problems, FieldError{"questionnaire_version", "must name a published version of the questionnaire"})
+		}
+	}
+	if in.Previous != "" && slugRe.MatchString(in.Previous) {
+		if _, err := s.rounds.Round(ctx, in.Previous); errors.Is(err, ErrNotFound) {
+			problems = append(problems, FieldError{"previous", "no such round"})
+		} else if err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return &ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// Round returns a round the caller may see.
+func (s *Service) Round(ctx context.Context, p auth.Principal, id string) (*Round, error) {
+	if err := p.Can(auth.ReadRound, auth.Scope{Round: id}); err != nil {
+		return nil, err
+	}
+	return s.rounds.Round(ctx, id)
+}
+
+// Rounds lists the rounds the caller may see.
+func (s *Service) Rounds(ctx context.Context, p auth.Principal) ([]Round, error) {
+	all, err := s.rounds.Rounds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, r := range all {
+		if p.Can(auth.ReadRound, auth.Scope{Round: r.ID}) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// UpdateRound changes a round's settings. In a draft everything but the id may change; once
+// open, the questionnaire version and the previous round are fixed and countries can only be
+// added; a published round is final.
+func (s *Service) UpdateRound(ctx context.Context, p auth.Principal, id string, in RoundInput, ifVersion int) (*Round, error) {
+	if err := p.Can(auth.ManageRound, auth.Scope{Round: id}); err != nil {
+		return nil, err
+	}
+	cur, err := s.rounds.Round(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version != ifVersion {
+		return nil, &StaleRoundError{Current: cur}
+	}
+	in.ID = id
+	if err := s.checkRoundInput(ctx, in); err != nil {
+		return nil, err
+	}
+	if cur.Status == StatusPublished {
+		return nil, fmt.Errorf("round %s is published: %w", id, ErrNotEditable)
+	}
+	if cur.Status != StatusDraft {
+		var p []FieldError
+		if in.Questionnaire != cur.Questionnaire || in.QuestionnaireVer != cur.QuestionnaireVer {
+			p = append(p, FieldError{"questionnaire_version", "is fixed once the round has opened"})
+		}
+		if in.Previous != cur.Previous {
+			p = append(p, FieldError{"previous", "is fixed once the round has opened"})
+		}
+		for _, c := range cur.Countries {
+			if !slices.Contains(in.Countries, c) {
+				p = append(p, FieldError{"countries", "country " + c + " has a sheet; countries can only be added once the round has opened"})
+			}
+		}
+		if len(p) > 0 {
+			return nil, &ValidationError{Problems: p}
+		}
+	}
+	next := *cur
+	next.setInput(in)
+	next.Version, next.UpdatedAt = cur.Version+1, s.now().UTC()
+	if err := s.rounds.SaveRound(ctx, cur, &next, "round.update"); err != nil {
+		return nil, s.staleRound(ctx, id, err)
+	}
+	if next.Status == StatusOpen {
+		if err := s.carryForward(ctx, &next); err != nil {
+			return nil, err
+		}
+	}
+	return &next, nil
+}
+
+// StaleRoundError refuses a round change based on an old version and carries the current one.
+type StaleRoundError struct{ Current *Round }
+
+func (e *StaleRoundError) Error() string { return "the round changed since the version you read" }
+
+// Is makes a StaleRoundError match ErrStale.
+func (e *StaleRoundError) Is(target error) bool { return target == ErrStale }
+
+// staleRound turns a lost race into a StaleRoundError with the winner's state.
+func (s *Service) staleRound(ctx context.Context, id string, err error) error {
+	if !errors.Is(err, ErrStale) {
+		return err
+	}
+	cur, rerr := s.rounds.Round(ctx, id)
+	if rerr != nil {
+		return err
+	}
+	return &StaleRoundError{Current: cur}
+}
+
+// ErrInvalidTransition refuses a status change the round's workflow does not allow.
+var ErrInvalidTransition = errors.New("invalid status change")
+
+// SetStatus moves a round through draft -> open -> closed -> published (closed may reopen).
+// Opening carries the previous round's answers forward into every sheet first, so that a
+// failure leaves the round in draft and the next attempt completes the carry.
+func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id string, to Status, ifVersion int) (*Round, error) {
+	if err := p.Can(auth.ManageRound, auth.Scope{Round: id}); err != nil {
+		return nil, err
+	}
+	cur, err := s.rounds.Round(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Version != ifVersion {
+		return nil, &StaleRoundError{Current: cur}
+	}
+	if !cur.Status.CanMove(to) {
+		return nil, fmt.Errorf("%w: a %s round cannot become %s", ErrInvalidTransition, cur.Status, to)
+	}
+	if to == StatusOpen {
+		if err := s.carryForward(ctx, cur); err != nil {
+			return nil, err
+		}
+	}
+	next := *cur
+	next.Status, next.Version, next.UpdatedAt = to, cur.Version+1, s.now().UTC()
+	if err := s.rounds.SaveRound(ctx, cur, &next, "round.status."+string(to)); err != nil {
+		return nil, s.staleRound(ctx, id, err)
+	}
+	return &next, nil
+}
+
+// --- sheets ---
+
+// sheetOf returns the sheet, or a new empty one when nobody has written to it yet: a sheet
+// exists for every country of the round from the start, but is stored from its first write.
+func (s *Service) sheetOf(ctx context.Context, r *Round, country string) (*Sheet, error) {
+	sh, err := s.sheets.Sheet(ctx, r.ID, country)
+	if errors.Is(err, ErrNotFound) {
+		return &Sheet{Round: r.ID, Country: country, Status: SheetNotStarted}, nil
+	}
+	return sh, err
+}
+
+// ensureSheet stores the sheet's first log entry when it has none, so that writes can append.
+func (s *Service) ensureSheet(ctx context.Context, r *Round, country string) error {
+	if _, err := s.sheets.Sheet(ctx, r.ID, country); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	err := s.sheets.CreateSheet(ctx, &Sheet{Round: r.ID, Country: country, Status: SheetNotStarted}, Change{Action: "sheet.create"})
+	if errors.Is(err, ErrConflict) {
+		return nil // created by a concurrent writer
+	}
+	return err
+}
+
+// roundAndCountry loads the round and checks that country takes part and the caller may do
+// action there.
+func (s *Service) roundAndCountry(ctx context.Context, p auth.Principal, action auth.Action, roundID, country string) (*Round, error) {
+	if err := p.Can(action, auth.Scope{Round: roundID, Country: country}); err != nil {
+		return nil, err
+	}
+	r, err := s.rounds.Round(ctx, roundID)
+	if err != nil {
+		return nil, err
+	}
+	if !r.HasCountry(country) {
+		return nil, fmt.Errorf("country %s is not in round %s: %w", country, roundID, ErrNotFound)
+	}
+	return r, nil
+}
+
+// SheetView is a sheet with what a reader needs around it.
+type SheetView struct {
+	Round    *Round
+	Sheet    *Sheet
+	Progress Progress
+}
+
+// Sheet returns a country's sheet with its progress.
+func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
+	r, err := s.roundAndCountry(ctx, p, auth.ReadSheet, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := s.sheetOf(ctx, r, country)
+	if err != nil {
+		return nil, err
+	}
+	redact(p, r, sh)
+	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+}
+
+// redact hides who wrote the answers from a reviewer of a blind round.
+func redact(p auth.Principal, r *Round, sh *Sheet) {
+	if !r.BlindReview || p.Can(auth.WriteAnswer, auth.Scope{Round: r.ID, Country: sh.Country}) == nil {
+		return
+	}
+	sh.UpdatedBy = ""
+	for i := range sh.Answers {
+		sh.Answers[i].UpdatedBy = ""
+	}
+}
+
+// Answer returns the current answer to indicator; an indicator nobody answered yet is an empty
+// answer at version 0, so that the first save is a read-modify-write like every other.
+func (s *Service) Answer(ctx context.Context, p auth.Principal, roundID, country, indicator string) (*Answer, error) {
+	view, err := s.Sheet(ctx, p, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, view.Round)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := inst.Indicator(indicator); !ok {
+		return nil, fmt.Errorf("indicator %q is not in the round's questionnaire: %w", indicator, ErrNotFound)
+	}
+	if a := view.Sheet.Answer(indicator); a != nil {
+		return a, nil
+	}
+	return &Answer{Indicator: indicator}, nil
+}
+
+// ErrNotApplicable refuses an answer to an indicator that skip logic excludes.
+var ErrNotApplicable = errors.New("the indicator does not apply")
+
+// SaveAnswer writes an expert's answer. ifVersion is the version the expert read (If-Match);
+// a write based on an older version is refused with the current answer, never applied.
+func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, country, indicator string, in AnswerInput, ifVersion *int) (*Answer, error) {
+	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := inst.Indicator(indicator); !ok {
+		return nil, fmt.Errorf("indicator %q is not in the round's questionnaire: %w", indicator, ErrNotFound)
+	}
+	if ifVersion == nil {
+		return nil, fmt.Errorf("send If-Match with the answer's ETag: %w", ErrPreconditionRequired)
+	}
+	if problems := checkInput(inst, indicator, in, "", s.now()); len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
+	}
+	if r.Status != StatusOpen {
+		return nil, fmt.Errorf("round %s is %s; answers change only while it is open: %w", r.ID, r.Status, ErrNotEditable)
+	}
+	if err := s.ensureSheet(ctx, r, country); err != nil {
+		return nil, err
+	}
+	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
+		if err := editable(sh); err != nil {
+			return nil, err
+		}
+		cur := sh.Answer(indicator)
+		curVersion := 0
+		if cur != nil {
+			curVersion = cur.Version
+		}
+		if curVersion != *ifVersion {
+			return nil, &StaleError{Current: orEmpty(cur, indicator)}
+		}
+		next := Answer{
+			Indicator: indicator, Option: in.Option, Value: in.Value, Text: in.Text,
+			NotApplicable: in.NotApplicable, NAReason: in.NAReason, Comment: in.Comment,
+			Sources: slices.Clone(in.Sources), Justification: in.Justification,
+		}
+		if cur != nil {
+			next.Previous = cur.Previous
+		}
+		if err := checkCarryChange(cur, &next); err != nil {
+			return nil, err
+		}
+		change := &Change{Action: "answer.save"}
+		if sh.Status == SheetNotStarted {
+			change.Status = SheetInProgress
+		}
+		change.Answers, err = withApplicability(inst, sh, next)
+		if err != nil {
+			return nil, err
+		}
+		return change, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sh.Answer(indicator), nil
+}
+
+func orEmpty(a *Answer, indicator string) *Answer {
+	if a == nil {
+		return &Answer{Indicator: indicator}
+	}
+	return a
+}
+
+// editable refuses changes to answers of a sheet that is locked or with its reviewers.
+func editable(sh *Sheet) error {
+	if sh.Status == SheetLocked {
+		return fmt.Errorf("sheet %s: %w", sh.ID(), ErrLocked)
+	}
+	if !sh.Status.ExpertEditable() {
+		return fmt.Errorf("sheet %s is %s; it can be edited again when review returns it: %w", sh.ID(), sh.Status, ErrNotEditable)
+	}
+	return nil
+}
+
+// checkCarryChange sets Changed on an answer that has a previous round's answer, and requires
+// a justification and a new or updated source when the response differs from it.
+func checkCarryChange(cur, next *Answer) error {
+	if next.Previous == nil {
+		next.Changed = false
+		return nil
+	}
+	next.Carried = false
+	next.Changed = !next.Content().Equal(next.Previous.Content())
+	if !next.Changed {
+		return nil
+	}
+	var p []FieldError
+	if next.Justification == "" {
+		p = append(p, FieldError{"justification", "is required to change an answer carried from round " + next.Previous.Round})
+	}
+	if !hasNewSource(next.Previous.Sources, next.Sources) {
+		p = append(p, FieldError{"sources", "a changed answer needs at least one new or updated source"})
+	}
+	if len(p) > 0 {
+		return &ValidationError{Problems: p}
+	}
+	return nil
+}
+
+// withApplicability returns next plus every other answer whose applicability flag the change
+// flips, so that answers made inapplicable are flagged, not deleted. next itself must apply.
+func withApplicability(inst *questionnaire.Compiled, sh *Sheet, next Answer) ([]Answer, error) {
+	after := slices.Clone(sh.Answers)
+	if i := slices.IndexFunc(after, func(a Answer) bool { return a.Indicator == next.Indicator }); i >= 0 {
+		after[i] = next
+	} else {
+		after = append(after, next)
+	}
+	scoring := scoringAnswers(after)
+	if !inst.Applicable(next.Indicator, scoring) {
+		return nil, &ValidationError{Problems: []FieldError{{"indicator", fmt.Sprintf("%s does not apply given the other answers of this sheet (skip logic)", next.Indicator)}}}
+	}
+	out := []Answer{next}
+	for _, a := range sh.Answers {
+		if a.Indicator == next.Indicator {
+			continue
+		}
+		inapplicable := !inst.Applicable(a.Indicator, scoring)
+		if inapplicable != a.Inapplicable {
+			flagged := a
+			flagged.Inapplicable = inapplicable
+			out = append(out, flagged)
+		}
+	}
+	return out, nil
+}
+
+// --- progress ---
+
+// Progress counts what a sheet has and lacks; review counts come from the review workflow.
+type Progress struct {
+	Applicable         int
+	Answered           int
+	WithSources        int
+	CarriedUnconfirmed int
+	Reviewed           int
+	Approved           int
+	OpenDisputes       int
+}
+
+func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
+	var pr Progress
+	scoring := scoringAnswers(sh.Answers)
+	for _, code := range inst.IndicatorCodes() {
+		if !inst.Applicable(code, scoring) {
+			continue
+		}
+		pr.Applicable++
+		a := sh.Answer(code)
+		if a == nil || !a.Answered() {
+			continue
+		}
+		if a.Carried {
+			pr.CarriedUnconfirmed++
+			continue
+		}
+		pr.Answered++
+		if len(a.Sources) > 0 {
+			pr.WithSources++
+		}
+	}
+	return pr
+}
+
+// missingForSubmission lists, per applicable indicator, what a submission still lacks.
+func missingForSubmission(inst *questionnaire.Compiled, sh *Sheet) []FieldError {
+	var missing []FieldError
+	scoring := scoringAnswers(sh.Answers)
+	for _, code := range inst.IndicatorCodes() {
+		if !inst.Applicable(code, scoring) {
+			continue
+		}
+		ind, _ := inst.Indicator(code)
+		a := sh.Answer(code)
+		switch {
+		case a == nil || !a.Answered():
+			missing = append(missing, FieldError{"answers." + code, "not answered"})
+		case a.Carried:
+			missing = append(missing, FieldError{"answers." + code, "carried from round " + a.Previous.Round + ": confirm it or change it"})
+		case ind.SourceRequired && !a.NotApplicable && len(a.Sources) == 0:
+			missing = append(missing, FieldError{"answers." + code + ".sources", "a source is required"})
+		}
+	}
+	return missing
+}
+
+// Submit hands a complete sheet to review. The expert cannot edit it until it is returned.
+func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
+	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if r.Status != StatusOpen {
+		return nil, fmt.Errorf("round %s is %s: %w", r.ID, r.Status, ErrNotEditable)
+	}
+	if err := s.ensureSheet(ctx, r, country); err != nil {
+		return nil, err
+	}
+	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
+		if err := editable(sh); err != nil {
+			return nil, err
+		}
+		if missing := missingForSubmission(inst, sh); len(missing) > 0 {
+			return nil, &IncompleteError{Missing: missing}
+		}
+		return &Change{Action: "sheet.submit", Status: SheetSubmitted}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+}
+
+// Return gives a submitted sheet back to its expert with a reason.
+func (s *Service) Return(ctx context.Context, p auth.Principal, roundID, country, reason string) (*SheetView, error) {
+	r, err := s.roundAndCountry(ctx, p, auth.Adjudicate, roundID, country)
+	if err != nil {
+		return nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if reason == "" {
+		return nil, &ValidationError{Problems: []FieldError{{"reason", "is required"}}}
+	}
+	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
+		if sh.Status != SheetSubmitted && sh.Status != SheetInReview && sh.Status != SheetReadyToLock {
+			return nil, fmt.Errorf("%w: a %s sheet cannot be returned", ErrInvalidTransition, sh.Status)
+		}
+		return &Change{Action: "sheet.return", Status: SheetReturned, Reason: reason}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+}
+
+// --- dashboard ---
+
+// SheetSummary is one line of a round's dashboard.
+type SheetSummary struct {
+	Country   string
+	Status    SheetStatus
+	Progress  Progress
+	UpdatedAt time.Time
+}
+
+// Dashboard lists every sheet of the round with its progress, for coordinators.
+func (s *Service) Dashboard(ctx context.Context, p auth.Principal, roundID string) (*Round, []SheetSummary, error) {
+	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
+		return nil, nil, err
+	}
+	r, err := s.rounds.Round(ctx, roundID)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]SheetSummary, len(r.Countries))
+	err = forEachCountry(ctx, r.Countries, func(i int, country string) error {
+		sh, err := s.sheetOf(ctx, r, country)
+		if err != nil {
+			return err
+		}
+		out[i] = SheetSummary{Country: country, Status: sh.Status, Progress: progressOf(inst, sh), UpdatedAt: sh.UpdatedAt}
+		return nil
+	})
+	return r, out, err
+}
+
+// forEachCountry runs fn for every country with a few at a time: sheets are point reads, and a
+// handful in flight hides the store's latency without flooding it.
+func forEachCountry(ctx context.Context, countries []string, fn func(i int, country string) error) error {
+	const parallel = 8
+	var wg sync.WaitGroup
+	errs := make([]error, len(countries))
+	sem := make(chan struct{}, parallel)
+	for i, c := range countries {
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = fn(i, c)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
