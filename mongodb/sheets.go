@@ -200,6 +200,9 @@ func (s *Store) Sheet(ctx context.Context, roundID, country string) (*round.Shee
 	if err != nil {
 		return nil, err
 	}
+	if sh.Seq == 0 {
+		return nil, fmt.Errorf("sheet %s: %w", round.SheetID(roundID, country), round.ErrNotFound)
+	}
 	if behind {
 		// A write's projection was lost or overtaken; store the repaired state so that the
 		// next reader does not replay the same entries. Best effort: the log stays the truth.
@@ -209,7 +212,7 @@ func (s *Store) Sheet(ctx context.Context, roundID, country string) (*round.Shee
 }
 
 // loadSheet reads the projection and replays any log entries written after it; behind reports
-// whether it had to.
+// whether it had to. A sheet nobody wrote to yet comes back empty at position 0.
 func (s *Store) loadSheet(ctx context.Context, roundID, country string) (*round.Sheet, bool, error) {
 	var d sheetDoc
 	err := s.db.Collection(colSheets).FindOne(ctx, byID(round.SheetID(roundID, country))).Decode(&d)
@@ -218,7 +221,7 @@ func (s *Store) loadSheet(ctx context.Context, roundID, country string) (*round.
 	switch {
 	case projectionMissing:
 		// The projection of a new sheet may not be written yet: its log decides.
-		sh = &round.Sheet{Round: roundID, Country: country}
+		sh = &round.Sheet{Round: roundID, Country: country, Status: round.SheetNotStarted}
 	case err != nil:
 		return nil, false, fmt.Errorf("read sheet: %w", err)
 	default:
@@ -230,10 +233,7 @@ func (s *Store) loadSheet(ctx context.Context, roundID, country string) (*round.
 	if err != nil {
 		return nil, false, err
 	}
-	if sh.Seq == 0 {
-		return nil, false, fmt.Errorf("sheet %s: %w", round.SheetID(roundID, country), round.ErrNotFound)
-	}
-	return sh, n > 0 || projectionMissing, nil
+	return sh, n > 0 || (projectionMissing && sh.Seq > 0), nil
 }
 
 // catchUp applies the log entries after sh.Seq and tells how many there were.
@@ -253,7 +253,8 @@ func (s *Store) catchUp(ctx context.Context, sh *round.Sheet) (int, error) {
 	}
 }
 
-// UpdateSheet implements round.SheetStore.
+// UpdateSheet implements round.SheetStore. A sheet nobody wrote to yet starts empty: its first
+// change is the insert of entry 1, which races like any other append.
 func (s *Store) UpdateSheet(ctx context.Context, roundID, country string, decide func(*round.Sheet) (*round.Change, error)) (*round.Sheet, error) {
 	sh, _, err := s.loadSheet(ctx, roundID, country)
 	if err != nil {
@@ -309,26 +310,6 @@ func (s *Store) writeSheetProjection(ctx context.Context, sh *round.Sheet) {
 		return
 	}
 	_, _ = s.db.Collection(colSheets).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true))
-}
-
-// CreateSheet implements round.SheetStore.
-func (s *Store) CreateSheet(ctx context.Context, sh *round.Sheet, first round.Change) error {
-	fresh := &round.Sheet{Round: sh.Round, Country: sh.Country, Status: sh.Status}
-	ev, err := sheetEvent(ctx, fresh, first)
-	if err != nil {
-		return err
-	}
-	won, err := s.appendEvent(ctx, sheetStream(sh.Round, sh.Country), 1, ev)
-	if err != nil {
-		return err
-	}
-	if !won {
-		return fmt.Errorf("sheet %s exists: %w", sh.ID(), round.ErrConflict)
-	}
-	fresh.Apply(first, 1, ev.Actor, ev.Time)
-	*sh = *fresh
-	s.writeSheetProjection(ctx, sh)
-	return nil
 }
 
 // SheetEntries implements round.SheetStore.

@@ -15,9 +15,8 @@ import (
 
 func newSheet(t *testing.T, s *mongodb.Store) {
 	t.Helper()
-	sh := &round.Sheet{Round: "r2025", Country: "AT", Status: round.SheetNotStarted}
-	first := round.Change{Action: "sheet.create", Answers: []round.Answer{{Indicator: "q1", Option: "a"}}}
-	if err := s.CreateSheet(context.Background(), sh, first); err != nil {
+	first := &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: "q1", Option: "a"}}}
+	if _, err := s.UpdateSheet(context.Background(), "r2025", "AT", func(*round.Sheet) (*round.Change, error) { return first, nil }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -176,10 +175,16 @@ func TestMissingSheetIsNotFound(t *testing.T) {
 	if _, err := s.Sheet(context.Background(), "r", "XX"); !errors.Is(err, round.ErrNotFound) {
 		t.Fatalf("got %v, want ErrNotFound", err)
 	}
-	if err := s.CreateSheet(context.Background(), &round.Sheet{Round: "r", Country: "XX"}, round.Change{Action: "sheet.create"}); err != nil {
-		t.Fatal(err)
+	sh, err := s.UpdateSheet(context.Background(), "r", "XX", func(sh *round.Sheet) (*round.Change, error) {
+		if sh.Seq != 0 || sh.Status != round.SheetNotStarted {
+			t.Errorf("a sheet nobody wrote to: %+v", sh)
+		}
+		return &round.Change{Action: "sheet.submit", Status: round.SheetSubmitted}, nil
+	})
+	if err != nil || sh.Seq != 1 || sh.Status != round.SheetSubmitted {
+		t.Fatalf("first write: %+v %v", sh, err)
 	}
-	if err := s.CreateSheet(context.Background(), &round.Sheet{Round: "r", Country: "XX"}, round.Change{Action: "sheet.create"}); !errors.Is(err, round.ErrConflict) {
-		t.Fatalf("second create: %v, want ErrConflict", err)
+	if got, err := s.Sheet(context.Background(), "r", "XX"); err != nil || got.Seq != 1 {
+		t.Fatalf("read after first write: %+v %v", got, err)
 	}
 }

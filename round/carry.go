@@ -52,9 +52,6 @@ func (s *Service) carryForward(ctx context.Context, r *Round) error {
 		if len(carried) == 0 {
 			return nil
 		}
-		if err := s.ensureSheet(ctx, r, country); err != nil {
-			return err
-		}
 		_, err = s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
 			var todo []Answer
 			for _, a := range carried {

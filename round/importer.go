@@ -181,9 +181,6 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	res := &ImportResult{Rows: len(rows)}
 	written := make([]int, len(countries))
 	err = forEachCountry(ctx, countries, func(i int, country string) error {
-		if err := s.ensureSheet(ctx, r, country); err != nil {
-			return err
-		}
 		_, err := s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
 			if sh.Status == SheetLocked {
 				return nil, fmt.Errorf("sheet %s was locked during the import: %w", sh.ID(), ErrLocked)

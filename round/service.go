@@ -228,18 +228,6 @@ func (s *Service) sheetOf(ctx context.Context, r *Round, country string) (*Sheet
 	return sh, err
 }
 
-// ensureSheet stores the sheet's first log entry when it has none, so that writes can append.
-func (s *Service) ensureSheet(ctx context.Context, r *Round, country string) error {
-	if _, err := s.sheets.Sheet(ctx, r.ID, country); !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	err := s.sheets.CreateSheet(ctx, &Sheet{Round: r.ID, Country: country, Status: SheetNotStarted}, Change{Action: "sheet.create"})
-	if errors.Is(err, ErrConflict) {
-		return nil // created by a concurrent writer
-	}
-	return err
-}
-
 // roundAndCountry loads the round and checks that country takes part and the caller may do
 // action there.
 func (s *Service) roundAndCountry(ctx context.Context, p auth.Principal, action auth.Action, roundID, country string) (*Round, error) {
@@ -337,9 +325,6 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 	}
 	if r.Status != StatusOpen {
 		return nil, fmt.Errorf("round %s is %s; answers change only while it is open: %w", r.ID, r.Status, ErrNotEditable)
-	}
-	if err := s.ensureSheet(ctx, r, country); err != nil {
-		return nil, err
 	}
 	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
 		if err := editable(sh); err != nil {
@@ -522,9 +507,6 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country
 	}
 	if r.Status != StatusOpen {
 		return nil, fmt.Errorf("round %s is %s: %w", r.ID, r.Status, ErrNotEditable)
-	}
-	if err := s.ensureSheet(ctx, r, country); err != nil {
-		return nil, err
 	}
 	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
 		if err := editable(sh); err != nil {

@@ -13,14 +13,12 @@ import (
 type SheetStore interface {
 	// Sheet returns the sheet with every logged change applied, or ErrNotFound.
 	Sheet(ctx context.Context, round, country string) (*Sheet, error)
-	// UpdateSheet loads the sheet, asks decide for the change to make and appends it at the next
+	// UpdateSheet loads the sheet (empty, at position 0 and not started, when nobody wrote to it
+	// yet), asks decide for the change to make and appends it at the next
 	// position; when another writer took that position first it reloads and asks decide again.
 	// decide returns nil for "nothing to do" and an error to refuse. The actor and request id
 	// come from the context (package audit); the entry is the change's audit event.
 	UpdateSheet(ctx context.Context, round, country string, decide func(*Sheet) (*Change, error)) (*Sheet, error)
-	// CreateSheet writes a new sheet whose log starts with first; it reports ErrConflict when the
-	// sheet exists.
-	CreateSheet(ctx context.Context, s *Sheet, first Change) error
 	// SheetEntries returns the sheet's log entries at the given positions, in that order.
 	SheetEntries(ctx context.Context, round, country string, seqs []int64) ([]Entry, error)
 }
