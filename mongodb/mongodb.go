@@ -40,6 +40,8 @@ type Store struct {
 	db       *mongo.Database
 	embedded *Embedded
 	uri      string
+	// sheets caches sheet states; it belongs to one database.
+	sheets *sheetCache
 }
 
 // Open connects to the configured server, starting the embedded one when no URI is given. It
@@ -52,7 +54,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Database == "" {
 		cfg.Database = "expertsurvey"
 	}
-	s := &Store{uri: cfg.URI}
+	s := &Store{uri: cfg.URI, sheets: &sheetCache{}}
 	if s.uri == "" {
 		emb, err := StartEmbedded(ctx, cfg.DataDir, cfg.EmbeddedAddr, logger)
 		if err != nil {
@@ -94,7 +96,7 @@ func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Cl
 // WithDatabase returns a Store on another database of the same connection; tests use it to give
 // every test its own database.
 func (s *Store) WithDatabase(name string) *Store {
-	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri}
+	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}}
 }
 
 // URI is the address of the server in use; for the embedded store another instance of the

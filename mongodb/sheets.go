@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -204,36 +206,41 @@ func (s *Store) Sheet(ctx context.Context, roundID, country string) (*round.Shee
 		return nil, fmt.Errorf("sheet %s: %w", round.SheetID(roundID, country), round.ErrNotFound)
 	}
 	if behind {
-		// A write's projection was lost or overtaken; store the repaired state so that the
-		// next reader does not replay the same entries. Best effort: the log stays the truth.
+		// The stored projection is a checkpoint or more behind (its writer stopped, or this
+		// instance only reads): store the caught-up state so that others replay less.
 		s.writeSheetProjection(ctx, sh)
 	}
 	return sh, nil
 }
 
-// loadSheet reads the projection and replays any log entries written after it; behind reports
-// whether it had to. A sheet nobody wrote to yet comes back empty at position 0.
+// loadSheet returns the sheet with every log entry applied: from this process's cache when it
+// has the sheet, otherwise from the stored projection, then replaying the entries written after
+// it (one probe when there are none). behind reports that the stored projection is a checkpoint
+// or more behind the log. A sheet nobody wrote to yet comes back empty at position 0.
 func (s *Store) loadSheet(ctx context.Context, roundID, country string) (*round.Sheet, bool, error) {
-	var d sheetDoc
-	err := s.db.Collection(colSheets).FindOne(ctx, byID(round.SheetID(roundID, country))).Decode(&d)
-	var sh *round.Sheet
-	projectionMissing := isNotFound(err)
-	switch {
-	case projectionMissing:
-		// The projection of a new sheet may not be written yet: its log decides.
-		sh = &round.Sheet{Round: roundID, Country: country, Status: round.SheetNotStarted}
-	case err != nil:
-		return nil, false, fmt.Errorf("read sheet: %w", err)
-	default:
-		if sh, err = fromSheetDoc(d); err != nil {
-			return nil, false, err
+	id := round.SheetID(roundID, country)
+	sh, stored := s.sheets.get(id)
+	if sh == nil {
+		var d sheetDoc
+		err := s.db.Collection(colSheets).FindOne(ctx, byID(id)).Decode(&d)
+		switch {
+		case isNotFound(err):
+			// The projection of a new sheet may not be written yet: its log decides.
+			sh = &round.Sheet{Round: roundID, Country: country, Status: round.SheetNotStarted}
+		case err != nil:
+			return nil, false, fmt.Errorf("read sheet: %w", err)
+		default:
+			if sh, err = fromSheetDoc(d); err != nil {
+				return nil, false, err
+			}
+			stored = d.Seq
 		}
 	}
-	n, err := s.catchUp(ctx, sh)
-	if err != nil {
+	if _, err := s.catchUp(ctx, sh); err != nil {
 		return nil, false, err
 	}
-	return sh, n > 0 || (projectionMissing && sh.Seq > 0), nil
+	s.sheets.put(sh, stored)
+	return sh, sh.Seq-stored >= sheetCheckpoint, nil
 }
 
 // catchUp applies the log entries after sh.Seq and tells how many there were.
@@ -286,9 +293,15 @@ func (s *Store) UpdateSheet(ctx context.Context, roundID, country string, decide
 			continue
 		}
 		sh.Apply(*change, seq, ev.Actor, ev.Time)
-		// The write is durable once its entry is in the log; a failed or overtaken projection
-		// write is repaired by the next read.
-		s.writeSheetProjection(ctx, sh)
+		// The write is durable once its entry is in the log. The stored projection is only a
+		// checkpoint that spares other instances and restarts a long replay, so it is rewritten
+		// every sheetCheckpoint entries rather than on every save: a sheet of 170 answers with
+		// sources is a large document.
+		if seq%sheetCheckpoint == 0 {
+			s.writeSheetProjection(ctx, sh)
+		} else {
+			s.sheets.put(sh, -1)
+		}
 		return sh, nil
 	}
 	return nil, fmt.Errorf("sheet %s: too many concurrent writes: %w", sh.ID(), round.ErrConflict)
@@ -304,12 +317,88 @@ func sheetEvent(ctx context.Context, sh *round.Sheet, c round.Change) (audit.Eve
 	return audit.New(ctx, c.Action, "sheet/"+sh.ID(), before, toChangeJSON(c), time.Now())
 }
 
+// writeSheetProjection stores the sheet as the checkpoint readers start from. Best effort: the
+// log stays the truth, and a failed or overtaken write only means a longer replay.
 func (s *Store) writeSheetProjection(ctx context.Context, sh *round.Sheet) {
 	d, err := toSheetDoc(sh)
 	if err != nil {
 		return
 	}
-	_, _ = s.db.Collection(colSheets).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true))
+	stored := int64(-1)
+	if _, err := s.db.Collection(colSheets).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true)); err == nil {
+		stored = sh.Seq
+	}
+	s.sheets.put(sh, stored)
+}
+
+// sheetCheckpoint is how many log entries may pile up after the stored projection before it is
+// rewritten.
+const sheetCheckpoint = 16
+
+// sheetCache keeps, per sheet, the newest state this process has seen and the position of the
+// stored projection. It is a projection like the stored one, only nearer: every read still
+// probes the log position after it, so writes by other instances are seen at once.
+type sheetCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedSheet
+}
+
+type cachedSheet struct {
+	sheet  *round.Sheet
+	stored int64
+}
+
+// maxCachedSheets bounds the cache: 200 countries of 3 rounds fit several times over.
+const maxCachedSheets = 4096
+
+// get returns a copy of the cached sheet (nil when absent) and its stored position.
+func (c *sheetCache) get(id string) (*round.Sheet, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok {
+		return nil, 0
+	}
+	return copySheet(e.sheet), e.stored
+}
+
+// put keeps a copy of sh unless a newer state is cached; stored < 0 keeps the known position.
+func (c *sheetCache) put(sh *round.Sheet, stored int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]cachedSheet{}
+	}
+	id := sh.ID()
+	old, ok := c.entries[id]
+	if stored < 0 {
+		stored = old.stored
+	}
+	if ok && old.sheet.Seq > sh.Seq {
+		if stored > old.stored {
+			old.stored = stored
+			c.entries[id] = old
+		}
+		return
+	}
+	if !ok && len(c.entries) >= maxCachedSheets {
+		for k := range c.entries { // map order is random enough for an eviction
+			delete(c.entries, k)
+			if len(c.entries) < maxCachedSheets*3/4 {
+				break
+			}
+		}
+	}
+	c.entries[id] = cachedSheet{sheet: copySheet(sh), stored: max(stored, old.stored)}
+}
+
+// copySheet copies what Apply and callers change in place: the sheet and its answer list.
+// Answers' own slices are never changed in place (Apply replaces whole answers and grows
+// History only through a clipped append), so they may be shared.
+func copySheet(sh *round.Sheet) *round.Sheet {
+	out := *sh
+	out.Answers = slices.Clone(sh.Answers)
+	return &out
 }
 
 // SheetEntries implements round.SheetStore.

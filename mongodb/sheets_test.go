@@ -188,3 +188,28 @@ func TestMissingSheetIsNotFound(t *testing.T) {
 		t.Fatalf("read after first write: %+v %v", got, err)
 	}
 }
+
+// The stored projection is a checkpoint; an instance that never saw the sheet replays the log
+// after it, and an instance with the sheet cached sees another's writes at once.
+func TestInstancesSeeEachOthersWritesThroughTheLog(t *testing.T) {
+	s := mongodbtest.New(t)
+	newSheet(t, s)
+	other := mongodbtest.SecondInstance(t, s)
+	ctx := context.Background()
+	for i := range 21 {
+		if _, err := saveIfCurrent(ctx, s, fmt.Sprintf("q%02d", i), "c"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := other.Sheet(ctx, "r2025", "AT")
+	if err != nil || got.Seq != 22 || len(got.Answers) != 22 {
+		t.Fatalf("fresh instance: seq %d, %d answers, %v; want 22, 22", got.Seq, len(got.Answers), err)
+	}
+	if _, err := saveIfCurrent(ctx, other, "q00", "from the other instance"); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := s.Sheet(ctx, "r2025", "AT")
+	if err != nil || mine.Seq != 23 || mine.Answer("q00").Comment != "from the other instance" {
+		t.Fatalf("cached instance missed a write of the other: %+v %v", mine.Answer("q00"), err)
+	}
+}
