@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // problemContentType is RFC 9457's media type for error bodies.
@@ -111,6 +113,20 @@ var sentinelKinds = []sentinel{
 	{auth.ErrNotFound, kindNotFound},
 	{auth.ErrConflict, kindConflict},
 	{auth.ErrStale, kindStale},
+	{round.ErrNotFound, kindNotFound},
+	{round.ErrConflict, kindConflict},
+	{round.ErrLocked, problemKind{http.StatusConflict, "locked", "Sheet locked"}},
+	{round.ErrNotEditable, problemKind{http.StatusConflict, "not-editable", "Not editable now"}},
+	{round.ErrInvalidTransition, problemKind{http.StatusConflict, "invalid-transition", "Status change not allowed"}},
+	{round.ErrPreconditionRequired, kindPrecondReq},
+	// Typed questionnaire errors (problem lists, stale revisions, bad fields) are rendered by
+	// questionnaireProblem; these are the bare ones.
+	{questionnaire.ErrNotFound, kindNotFound},
+	{questionnaire.ErrConflict, kindConflict},
+	{questionnaire.ErrPublished, problemKind{http.StatusConflict, "published", "Version published"}},
+	{questionnaire.ErrNotPublished, problemKind{http.StatusConflict, "not-published", "Version not published"}},
+	{questionnaire.ErrRevisionRequired, kindPrecondReq},
+	{questionnaire.ErrFormat, problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file"}},
 }
 
 // toProblem turns any error into the problem to send and tells whether it was expected.
@@ -141,7 +157,7 @@ func toProblem(err error) (Problem, bool) {
 
 // domainConverters turn typed domain errors (with per-field details or extra data) into
 // problems; each lives beside the handlers of its domain.
-var domainConverters = []func(error) (Problem, bool){authProblem}
+var domainConverters = []func(error) (Problem, bool){authProblem, roundProblem, questionnaireProblem}
 
 func problemFor(k problemKind, detail string) Problem {
 	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}

@@ -78,19 +78,28 @@ func recoverPanics() echo.MiddlewareFunc {
 	return middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true})
 }
 
-// limitBody refuses a body over limit: at once when Content-Length says so, otherwise when the
-// reader crosses the limit (decoders then report *http.MaxBytesError).
-func limitBody(limit int64) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c *echo.Context) error {
-			req := c.Request()
-			if req.ContentLength > limit {
-				return newProblem(kindTooLarge, fmt.Sprintf("the body exceeds the limit of %d bytes", limit))
-			}
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
-			return next(c)
+// limitBody refuses a body over the route's limit (the server default, or what routes.go set
+// with allowLargeBody): at once when Content-Length says so, otherwise when the reader crosses
+// the limit (decoders then report *http.MaxBytesError). It runs after routing, so that it knows
+// the route.
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		limit := s.bodyLimit
+		if l, ok := s.largeBodies[c.Request().Method+" "+c.Path()]; ok {
+			limit = l
 		}
+		req := c.Request()
+		if req.ContentLength > limit {
+			return newProblem(kindTooLarge, fmt.Sprintf("the body exceeds the limit of %d bytes", limit))
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		return next(c)
 	}
+}
+
+// allowLargeBody raises the body limit of one route, for file uploads.
+func (s *Server) allowLargeBody(method, path string, limit int64) {
+	s.largeBodies[method+" "+path] = limit
 }
 
 func jsonEncode(w io.Writer, v any) error {

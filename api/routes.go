@@ -1,6 +1,10 @@
 package api
 
-import "github.com/labstack/echo/v5"
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+)
 
 // routes lists the whole API in one place. Routes under v1 need a bearer token; the few public
 // ones are registered on e with their full path.
@@ -14,11 +18,59 @@ func (s *Server) routes() {
 	e.GET("/docs", s.handleDocs)
 
 	v1 := e.Group("/v1", s.authenticate)
-	_ = v1
 
 	// --- auth and users ---
+	e.POST("/v1/auth/login", s.handleLogin)
+	e.POST("/v1/auth/refresh", s.handleRefresh)
+	e.POST("/v1/auth/logout", s.handleLogout)
+	e.POST("/v1/auth/accept-invitation", s.handleAcceptInvitation)
+	v1.GET("/me", s.handleMe)
+	v1.GET("/users", s.handleListUsers)
+	v1.POST("/users", s.handleCreateUser)
+	v1.GET("/users/:id", s.handleGetUser)
+	v1.POST("/users/:id/disable", s.handleDisableUser)
+	v1.POST("/users/:id/enable", s.handleEnableUser)
+	v1.POST("/users/:id/password-reset", s.handleResetPassword)
+	v1.GET("/users/:id/assignments", s.handleListAssignments)
+	v1.POST("/users/:id/assignments", s.handleGrantAssignment)
+	v1.DELETE("/users/:id/assignments", s.handleRevokeAssignment)
+	v1.GET("/audit", s.handleListAudit)
 
 	// --- questionnaires ---
+	v1.GET("/questionnaires", s.handleListQuestionnaires)
+	v1.POST("/questionnaires", s.handleCreateQuestionnaire)
+	v1.GET("/questionnaires/:code", s.handleGetQuestionnaire)
+	v1.GET("/questionnaires/:code/versions", s.handleListVersions)
+	v1.POST("/questionnaires/:code/versions", s.handleCreateVersion)
+	s.allowLargeBody(http.MethodPost, "/v1/questionnaires/:code/versions", QuestionnaireBodyLimit)
+	v1.GET("/questionnaires/:code/versions/:version", s.handleGetVersion)
+	v1.PUT("/questionnaires/:code/versions/:version", s.handlePutVersion)
+	s.allowLargeBody(http.MethodPut, "/v1/questionnaires/:code/versions/:version", QuestionnaireBodyLimit)
+	v1.POST("/questionnaires/:code/versions/:version/publish", s.handlePublishVersion)
+	v1.GET("/questionnaires/:code/versions/:version/validation", s.handleValidateVersion)
+	v1.GET("/questionnaires/:code/versions/:version/export", s.handleExportVersion)
+	v1.POST("/questionnaires/:code/versions/:version/score", s.handleScoreVersion)
+	v1.POST("/questionnaires/:code/import", s.handleImportQuestionnaire)
+	s.allowLargeBody(http.MethodPost, "/v1/questionnaires/:code/import", QuestionnaireBodyLimit)
+	v1.GET("/questionnaires/:code/diff", s.handleDiffVersions)
 
 	// --- rounds, sheets and answers ---
+	v1.GET("/rounds", s.handleListRounds)
+	v1.POST("/rounds", s.handleCreateRound)
+	v1.GET("/rounds/:round", s.handleGetRound)
+	v1.PUT("/rounds/:round", s.handleUpdateRound)
+	v1.POST("/rounds/:round/status", s.handleSetRoundStatus)
+	v1.GET("/rounds/:round/dashboard", s.handleDashboard)
+	v1.POST("/rounds/:round/answers/import", s.handleImportAnswers)
+	s.allowLargeBody(http.MethodPost, "/v1/rounds/:round/answers/import", 64<<20)
+	v1.GET("/rounds/:round/countries/:country", s.handleGetSheet)
+	v1.POST("/rounds/:round/countries/:country/submit", s.handleSubmitSheet)
+	v1.POST("/rounds/:round/countries/:country/return", s.handleReturnSheet)
+	v1.POST("/rounds/:round/countries/:country/confirm", s.handleConfirmSheet)
+	v1.GET("/rounds/:round/countries/:country/changes", s.handleSheetChanges)
+	v1.GET("/rounds/:round/countries/:country/answers/:indicator", s.handleGetAnswer)
+	v1.PUT("/rounds/:round/countries/:country/answers/:indicator", s.handlePutAnswer)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/confirm", s.handleConfirmAnswer)
+	v1.GET("/rounds/:round/countries/:country/answers/:indicator/history", s.handleAnswerHistory)
+	v1.GET("/rounds/:round/countries/:country/answers/:indicator/diff", s.handleAnswerDiff)
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // DefaultBodyLimit bounds a request body; imports of large files raise it per route.
@@ -23,18 +26,31 @@ type Config struct {
 	Metrics   *Metrics
 	BodyLimit int64
 	Auth      *auth.Service
+	// Audit lists the audit trail for GET /v1/audit.
+	Audit audit.Reader
+	// Rounds runs rounds, sheets and answers.
+	Rounds *round.Service
+	// Questionnaires keeps the instruments and their versions.
+	Questionnaires *questionnaire.Service
 }
 
 // Server is the HTTP API.
 type Server struct {
-	echo     *echo.Echo
-	logger   *slog.Logger
-	store    Pinger
-	metrics  *Metrics
-	docs     *apiDocs
-	auth     *auth.Service
-	ready    atomic.Bool
-	draining atomic.Bool
+	echo    *echo.Echo
+	logger  *slog.Logger
+	store   Pinger
+	metrics *Metrics
+	docs    *apiDocs
+	auth    *auth.Service
+	audit   audit.Reader
+	rounds  *round.Service
+	// questionnaires keeps the instruments and their versions.
+	questionnaires *questionnaire.Service
+	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
+	bodyLimit   int64
+	largeBodies map[string]int64
+	ready       atomic.Bool
+	draining    atomic.Bool
 }
 
 // New builds the server with every route of routes.go.
@@ -53,12 +69,17 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:    echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
-		logger:  cfg.Logger,
-		store:   cfg.Store,
-		metrics: cfg.Metrics,
-		docs:    docs,
-		auth:    cfg.Auth,
+		echo:           echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
+		logger:         cfg.Logger,
+		store:          cfg.Store,
+		metrics:        cfg.Metrics,
+		docs:           docs,
+		auth:           cfg.Auth,
+		audit:          cfg.Audit,
+		rounds:         cfg.Rounds,
+		questionnaires: cfg.Questionnaires,
+		bodyLimit:      cfg.BodyLimit,
+		largeBodies:    map[string]int64{},
 	}
 	// The error boundary must be inside the access log (so the log sees the final status) and
 	// outside panic recovery (so a panic is answered like any other failure).
@@ -68,8 +89,8 @@ func New(cfg Config) (*Server, error) {
 		accessLog(cfg.Logger, cfg.Metrics),
 		renderErrors(cfg.Logger),
 		recoverPanics(),
-		limitBody(cfg.BodyLimit),
 	)
+	s.echo.Use(s.limitBody)
 	s.routes()
 	return s, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // Options are the settings the service needs beyond the store.
@@ -27,15 +29,18 @@ type Options struct {
 	Production bool
 	// Lockout overrides the default brute-force limits.
 	Lockout *auth.LockoutPolicy
-	Now        func() time.Time
+	Now     func() time.Time
 }
 
 // App is an assembled service.
 type App struct {
 	Server *api.Server
 	Auth   *auth.Service
-	store  *mongodb.Store
-	logger *slog.Logger
+	// Questionnaires also gives the rounds their published instruments (Published).
+	Questionnaires *questionnaire.Service
+	Rounds         *round.Service
+	store          *mongodb.Store
+	logger         *slog.Logger
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -72,14 +77,19 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	questionnaires, err := questionnaire.NewService(questionnaire.ServiceConfig{Store: store, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	rounds := round.NewService(store, store, questionnaires, opts.Now)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, store: store, logger: opts.Logger}, nil
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger}, nil
 }
 
 func signingKeys(opts Options) (*auth.KeySet, error) {

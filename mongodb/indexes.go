@@ -18,6 +18,10 @@ var indexes = map[string][]index{
 		{name: "actor_id", keys: bson.D{{Key: "actor", Value: 1}, {Key: "_id", Value: 1}}},
 		{name: "time", keys: bson.D{{Key: "time", Value: 1}}},
 	},
+	// Listing a questionnaire's versions (MongoDB uses it; the embedded store scans).
+	colQuestionnaireVersions: {
+		{name: "questionnaire_id", keys: bson.D{{Key: "questionnaire", Value: 1}, {Key: "_id", Value: 1}}},
+	},
 }
 
 type index struct {

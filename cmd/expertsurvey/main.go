@@ -31,6 +31,9 @@ const usage = `expertsurvey: data collection behind comparative policy indices
 
 Usage:
   expertsurvey [serve] [flags]      run the API (the default); see 'expertsurvey serve -h'
+  expertsurvey user add|list        manage users from the command line; see 'expertsurvey user -h'
+  expertsurvey import questionnaire FILE [--publish] [--version V]
+                                    import a definition file (YAML, JSON, XLSX) as a new version
   expertsurvey help                 this text
 `
 
@@ -43,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return userCommand(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -70,7 +70,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	prepared := make(chan error, 1)
 	prepareCtx, cancelPrepare := context.WithCancel(ctx)
 	defer cancelPrepare()
-	go func() { prepared <- a.Prepare(prepareCtx) }()
+	go func() {
+		err := a.Prepare(prepareCtx)
+		if err == nil && cfg.Demo {
+			if err = a.LoadDemo(prepareCtx); err == nil {
+				logDemo(logger)
+			}
+		}
+		prepared <- err
+	}()
 
 	var runErr error
 	select {
@@ -107,6 +115,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	logger.Info("stopped")
 	return runErr
+}
+
+// logDemo tells whoever started the demo how to sign in.
+func logDemo(logger *slog.Logger) {
+	for _, u := range app.DemoUsers {
+		logger.Info("demo user", "email", u.Email, "password", app.DemoPassword)
+	}
+	logger.Info("demo data loaded", "questionnaire", app.DemoQuestionnaire+"@"+app.DemoVersion, "round", app.DemoRound,
+		"try", "POST /v1/auth/login, then GET /v1/rounds/"+app.DemoRound+"/dashboard")
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

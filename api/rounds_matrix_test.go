@@ -1,0 +1,174 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/expertsurvey/expertsurvey/api/apitest"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+// atSecret is a comment only AT's sheet holds, for the isolation checks.
+const atSecret = "AT-only draft explanation"
+
+// roundWorlds remembers the worlds whose round is set up.
+var roundWorlds sync.Map
+
+// roundWorld gives the matrix round r1 over the mini index, open, with one answer in AT.
+func roundWorld(t *testing.T, w *matrixWorld) {
+	if _, done := roundWorlds.LoadOrStore(w, true); !done {
+		publishMiniIndex(t, w.Env)
+		openRound(t, w.Env, w.Round, "")
+		zero := 0
+		if _, err := w.Env.App.Rounds.SaveAnswer(context.Background(), systemAdmin, w.Round, w.CountryA, "LMM_1",
+			round.AnswerInput{Option: "full", Comment: atSecret}, &zero); err != nil {
+			t.Fatalf("answer: %v", err)
+		}
+	}
+	// The status case toggles r1; every other case wants it open.
+	r, err := w.Env.App.Rounds.Round(context.Background(), systemAdmin, w.Round)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != round.StatusOpen {
+		if _, err := w.Env.App.Rounds.SetStatus(context.Background(), systemAdmin, w.Round, round.StatusOpen, r.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// etagNow is the current ETag of an answer, read as the admin, so that a case's write is never
+// refused as stale and only the policy decides.
+func etagNow(t *testing.T, w *matrixWorld, country, indicator string) string {
+	a, err := w.Env.App.Rounds.Answer(context.Background(), systemAdmin, w.Round, country, indicator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Quote(strconv.Itoa(a.Version))
+}
+
+func roundETag(t *testing.T, w *matrixWorld) (*round.Round, string) {
+	r, err := w.Env.App.Rounds.Round(context.Background(), systemAdmin, w.Round)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, strconv.Quote(strconv.Itoa(r.Version))
+}
+
+// Who may do what on rounds: managing needs the round's (or a global) coordinator or an admin;
+// creating needs a global coordinator or an admin; sheets are read by the country's expert and
+// reviewer and written by its expert.
+var (
+	roundManagers = signedIn(403).with(200, roundCoordinator, globalCoordinator, admin)
+	sheetReaders  = signedIn(403).with(200, expertA, reviewerA, roundCoordinator, globalCoordinator, admin)
+)
+
+func sheetWriters(status int) statuses {
+	return signedIn(403).with(status, expertA, roundCoordinator, globalCoordinator, admin)
+}
+
+func inSheet(path string) func(*testing.T, *matrixWorld, principal) apitest.Request {
+	return func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+		return apitest.Request{Method: "GET", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + path}
+	}
+}
+
+var roundMatrixCases = []matrixCase{
+	{op: "GET /v1/rounds", setup: roundWorld, request: get("/v1/rounds"), want: signedIn(200)},
+	{
+		op: "POST /v1/rounds", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds", Body: map[string]any{
+				"id": fmt.Sprintf("m%d", w.seq.Add(1)), "name": "Matrix", "questionnaire": "mini-index",
+				"questionnaire_version": "1", "countries": []string{"AT"}}}
+		},
+		want: signedIn(403).with(201, globalCoordinator, admin),
+	},
+	{op: "GET /v1/rounds/{round}", setup: roundWorld, request: get("/v1/rounds/r1"), want: signedIn(200)},
+	{
+		op: "PUT /v1/rounds/{round}", setup: roundWorld,
+		request: func(t *testing.T, w *matrixWorld, who principal) apitest.Request {
+			r, etag := roundETag(t, w)
+			return apitest.Request{Method: "PUT", Path: "/v1/rounds/" + w.Round, Header: ifMatch(etag), Body: map[string]any{
+				"name": "Renamed by " + string(who), "questionnaire": r.Questionnaire, "questionnaire_version": r.QuestionnaireVer,
+				"countries": r.Countries}}
+		},
+		want: roundManagers,
+	},
+	{
+		op: "POST /v1/rounds/{round}/status", setup: roundWorld,
+		request: func(t *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			r, etag := roundETag(t, w)
+			to := "closed"
+			if r.Status == round.StatusClosed {
+				to = "open"
+			}
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/status", Header: ifMatch(etag), Body: map[string]any{"status": to}}
+		},
+		want: roundManagers,
+	},
+	{op: "GET /v1/rounds/{round}/dashboard", setup: roundWorld, request: get("/v1/rounds/r1/dashboard"), want: roundManagers},
+	{
+		op: "POST /v1/rounds/{round}/answers/import", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/answers/import",
+				ContentType: "text/csv", Body: "country,indicator,option\nBE,LMM_2,yes\n"}
+		},
+		want: roundManagers,
+	},
+	{op: "GET /v1/rounds/{round}/countries/{country}", setup: roundWorld, request: inSheet(""), want: sheetReaders},
+	{op: "GET /v1/rounds/{round}/countries/{country}/changes", setup: roundWorld, request: inSheet("/changes"), want: sheetReaders},
+	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}", setup: roundWorld, request: inSheet("/answers/LMM_1"), want: sheetReaders},
+	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history", setup: roundWorld, request: inSheet("/answers/LMM_1/history"), want: sheetReaders},
+	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/diff", setup: roundWorld, request: inSheet("/answers/LMM_1/diff?from=1&to=1"), want: sheetReaders},
+	{
+		op: "PUT /v1/rounds/{round}/countries/{country}/answers/{indicator}", setup: roundWorld,
+		request: func(t *testing.T, w *matrixWorld, who principal) apitest.Request {
+			return apitest.Request{Method: "PUT", Path: answerPath(w.Round, w.CountryA, "LMM_2"), Header: ifMatch(etagNow(t, w, w.CountryA, "LMM_2")),
+				Body: map[string]any{"option": "yes", "comment": "by " + string(who)}}
+		},
+		want: sheetWriters(200),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/confirm", variant: "not carried", setup: roundWorld,
+		request: func(t *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: answerPath(w.Round, w.CountryA, "LMM_1") + "/confirm", Header: ifMatch(etagNow(t, w, w.CountryA, "LMM_1"))}
+		},
+		want: sheetWriters(409),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/confirm", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/confirm", Body: map[string]any{}}
+		},
+		want: sheetWriters(200),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/submit", variant: "incomplete", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/submit"}
+		},
+		want: sheetWriters(422),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/return", variant: "not submitted", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/return", Body: map[string]any{"reason": "check"}}
+		},
+		want: signedIn(403).with(409, roundCoordinator, globalCoordinator, admin),
+	},
+}
+
+var roundIsolationChecks = []matrixIsolationCheck{
+	{
+		name: "expert of BE reads the BE sheet", who: expertB,
+		request: func(t *testing.T, w *matrixWorld) apitest.Request {
+			roundWorld(t, w)
+			return apitest.Request{Method: "GET", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryB}
+		},
+		mustNotContain: []string{atSecret, `"country":"AT"`},
+	},
+}

@@ -1,0 +1,102 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/questionnaire/demo"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+// The demo data: the demo instrument published, an open round over it, invented answers for
+// every demo country but the first (left for the demo expert to fill in), and one user per role.
+const (
+	DemoQuestionnaire = "demo-integration-index"
+	DemoVersion       = "2025.1"
+	DemoRound         = "demo-2025"
+	// DemoPassword is every demo user's password; demo data is for trying the service out.
+	DemoPassword = "try-expertsurvey-2025"
+)
+
+// DemoUsers are the demo accounts, by email.
+var DemoUsers = []struct {
+	Email, Name string
+	Admin       bool
+	Assignments []auth.Assignment
+}{
+	{"admin@demo.expertsurvey.org", "Demo Admin", true, nil},
+	{"coordinator@demo.expertsurvey.org", "Demo Coordinator", false, []auth.Assignment{{Role: auth.RoleCoordinator, Round: auth.AllRounds}}},
+	{"expert.at@demo.expertsurvey.org", "Demo Expert (AT)", false, []auth.Assignment{{Role: auth.RoleExpert, Round: DemoRound, Country: "AT"}}},
+	{"reviewer.at@demo.expertsurvey.org", "Demo Reviewer (AT)", false, []auth.Assignment{{Role: auth.RoleReviewer, Round: DemoRound, Country: "AT"}}},
+}
+
+// LoadDemo writes the demo data. It is idempotent: what exists already is left as it is, so
+// `serve --demo` can run on every start.
+func (a *App) LoadDemo(ctx context.Context) error {
+	ctx = audit.WithOrigin(ctx, audit.SystemActor, "demo")
+	system := auth.Principal{UserID: audit.SystemActor, Admin: true}
+	for _, du := range DemoUsers {
+		role := auth.RoleNone
+		if du.Admin {
+			role = auth.RoleAdmin
+		}
+		u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: du.Email, DisplayName: du.Name, GlobalRole: role, Password: DemoPassword})
+		if errors.Is(err, auth.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("demo user %s: %w", du.Email, err)
+		}
+		for _, as := range du.Assignments {
+			if u, err = a.Auth.Grant(ctx, system, u.ID, as, 0); err != nil {
+				return fmt.Errorf("demo user %s: %w", du.Email, err)
+			}
+		}
+	}
+	_, err := a.Questionnaires.Import(ctx, system, bytes.NewReader(demo.YAML()),
+		questionnaire.ImportOptions{Format: questionnaire.FormatYAML, Version: DemoVersion, Publish: true})
+	if err != nil && !errors.Is(err, questionnaire.ErrConflict) {
+		return fmt.Errorf("demo questionnaire: %w", err)
+	}
+	countries := demo.Countries()
+	r, err := a.Rounds.CreateRound(ctx, system, round.RoundInput{
+		ID: DemoRound, Name: "Demo round 2025", Questionnaire: DemoQuestionnaire, QuestionnaireVer: DemoVersion,
+		ReferenceDate: "2025", Countries: countries, AnswersDue: "2026-06-30", ReviewsDue: "2026-09-30", ReviewersPerAnswer: 1,
+	})
+	if errors.Is(err, round.ErrConflict) {
+		r, err = a.Rounds.Round(ctx, system, DemoRound)
+	}
+	if err != nil {
+		return fmt.Errorf("demo round: %w", err)
+	}
+	if r.Status == round.StatusDraft {
+		if _, err := a.Rounds.SetStatus(ctx, system, DemoRound, round.StatusOpen, r.Version); err != nil {
+			return fmt.Errorf("open the demo round: %w", err)
+		}
+	}
+	var rows []round.ImportRow
+	answers := demo.Answers()
+	for _, country := range countries[1:] {
+		for _, ans := range answers[country] {
+			v := map[string]string{"country": country, "indicator": ans.Indicator, "option": ans.Option, "text": ans.Text,
+				"comment": "Invented answer for the demonstration.", "source_kind": "other", "source_title": "Demonstration data"}
+			if ans.Number != nil {
+				v["value"] = strconv.FormatFloat(*ans.Number, 'g', -1, 64)
+			}
+			if ans.NotApplicable {
+				v["not_applicable"], v["na_reason"] = "true", "Does not apply in this (invented) country."
+			}
+			rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: v})
+		}
+	}
+	if _, err := a.Rounds.ImportAnswers(ctx, system, DemoRound, rows); err != nil {
+		return fmt.Errorf("demo answers: %w", err)
+	}
+	return nil
+}
