@@ -18,6 +18,7 @@ import (
 type Embedded struct {
 	db     *ferretdb.FerretDB
 	uri    string
+	dir    string
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
@@ -60,7 +61,7 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{db: f, cancel: cancel, done: make(chan struct{})}
+	e := &Embedded{db: f, cancel: cancel, done: make(chan struct{}), dir: abs}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)

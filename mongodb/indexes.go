@@ -56,6 +56,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 			return fmt.Errorf("create indexes on %s: %w", col, err)
 		}
 	}
+	if s.sqliteDir != "" {
+		return indexIDLookups(ctx, s.db, s.sqliteDir)
+	}
 	return nil
 }
 

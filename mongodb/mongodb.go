@@ -42,6 +42,8 @@ type Store struct {
 	uri      string
 	// sheets caches sheet states; it belongs to one database.
 	sheets *sheetCache
+	// sqliteDir is the embedded store's directory, empty on another server.
+	sqliteDir string
 }
 
 // Open connects to the configured server, starting the embedded one when no URI is given. It
@@ -62,6 +64,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.embedded = emb
 		s.uri = emb.URI()
+		s.sqliteDir = emb.dir
 	}
 	client, err := Connect(s.uri, cfg.OnCommand)
 	if err != nil {
@@ -96,7 +99,7 @@ func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Cl
 // WithDatabase returns a Store on another database of the same connection; tests use it to give
 // every test its own database.
 func (s *Store) WithDatabase(name string) *Store {
-	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}}
+	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}, sqliteDir: s.sqliteDir}
 }
 
 // URI is the address of the server in use; for the embedded store another instance of the
@@ -136,6 +139,8 @@ func (s *Store) DropDatabase(ctx context.Context) error {
 func isDuplicateKey(err error) bool {
 	return mongo.IsDuplicateKeyError(err)
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 // errNoDocument reports a missing document for a point read.
 func isNotFound(err error) bool {

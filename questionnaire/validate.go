@@ -1065,6 +1065,27 @@ func (c *Compiled) Applicable(code string, answers Answers) bool {
 	return s.applicable(i)
 }
 
+// Applicability is skip logic evaluated once for one sheet of answers, for callers that ask
+// about many indicators of the same sheet (progress, submission, flagging answers a change made
+// inapplicable): each question is then a lookup instead of a new evaluation.
+type Applicability struct {
+	s *sheet
+}
+
+// Applicability binds answers to the definition for repeated Applies questions.
+func (c *Compiled) Applicability(answers Answers) *Applicability {
+	return &Applicability{s: c.newSheet(answers)}
+}
+
+// Applies reports what Applicable(code, answers) would.
+func (a *Applicability) Applies(code string) bool {
+	i, ok := a.s.c.byCode[code]
+	if !ok || a.s.c.nodes[i].ind == nil {
+		return false
+	}
+	return a.s.applicable(i)
+}
+
 // CheckOverrides reports overrides that Score cannot honour: unknown
 // nodes, scores outside 0..100, missing reasons, two overrides of one node,
 // overrides of unscored indicators, and overrides of children of a lookup

@@ -327,9 +327,9 @@ func importSheetProblems(inst *questionnaire.Compiled, sh *Sheet, imported map[s
 			after = append(after, a)
 		}
 	}
-	scoring := scoringAnswers(after)
+	applies := inst.Applicability(scoringAnswers(after))
 	for _, code := range sortedCodes(imported) {
-		if !inst.Applicable(code, scoring) {
+		if !applies.Applies(code) {
 			problems = append(problems, FieldError{fmt.Sprintf("row %d: indicator", imported[code].line),
 				fmt.Sprintf("%s does not apply to %s given its other answers (skip logic)", code, sh.Country)})
 		}

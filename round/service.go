@@ -417,8 +417,8 @@ func withApplicability(inst *questionnaire.Compiled, sh *Sheet, next Answer) ([]
 	} else {
 		after = append(after, next)
 	}
-	scoring := scoringAnswers(after)
-	if !inst.Applicable(next.Indicator, scoring) {
+	applies := inst.Applicability(scoringAnswers(after))
+	if !applies.Applies(next.Indicator) {
 		return nil, &ValidationError{Problems: []FieldError{{"indicator", fmt.Sprintf("%s does not apply given the other answers of this sheet (skip logic)", next.Indicator)}}}
 	}
 	out := []Answer{next}
@@ -426,7 +426,7 @@ func withApplicability(inst *questionnaire.Compiled, sh *Sheet, next Answer) ([]
 		if a.Indicator == next.Indicator {
 			continue
 		}
-		inapplicable := !inst.Applicable(a.Indicator, scoring)
+		inapplicable := !applies.Applies(a.Indicator)
 		if inapplicable != a.Inapplicable {
 			flagged := a
 			flagged.Inapplicable = inapplicable
@@ -451,9 +451,9 @@ type Progress struct {
 
 func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
 	var pr Progress
-	scoring := scoringAnswers(sh.Answers)
+	applies := inst.Applicability(scoringAnswers(sh.Answers))
 	for _, code := range inst.IndicatorCodes() {
-		if !inst.Applicable(code, scoring) {
+		if !applies.Applies(code) {
 			continue
 		}
 		pr.Applicable++
@@ -476,9 +476,9 @@ func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
 // missingForSubmission lists, per applicable indicator, what a submission still lacks.
 func missingForSubmission(inst *questionnaire.Compiled, sh *Sheet) []FieldError {
 	var missing []FieldError
-	scoring := scoringAnswers(sh.Answers)
+	applies := inst.Applicability(scoringAnswers(sh.Answers))
 	for _, code := range inst.IndicatorCodes() {
-		if !inst.Applicable(code, scoring) {
+		if !applies.Applies(code) {
 			continue
 		}
 		ind, _ := inst.Indicator(code)

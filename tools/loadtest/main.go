@@ -1,0 +1,390 @@
+// Command loadtest measures answer saving and sheet loading through the HTTP API against the
+// raw driver on the same embedded store, in one run, and the bulk import of 40,000 answers. It
+// starts its own service on loopback with a fresh store in a temporary directory, sends traffic
+// only there, and stops by itself. The figures go to docs/performance.md.
+//
+//	go run ./tools/loadtest [-duration 10s] [-clients 16,100]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/expertsurvey/expertsurvey/app"
+	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+const indicators = 170
+
+func main() {
+	duration := flag.Duration("duration", 10*time.Second, "how long each measured phase runs")
+	clientList := flag.String("clients", "16,100", "concurrent clients, comma-separated")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*duration, *clientList); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+// commands counts store round trips, to express a save in round trips.
+var commands atomic.Int64
+
+func run(duration time.Duration, clientList string) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "expertsurvey-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler),
+		OnCommand: func(string, time.Duration, bool) { commands.Add(1) }})
+	if err != nil {
+		return err
+	}
+	defer store.Close(ctx)
+	if err := store.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	a, err := app.New(store, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: "load:" + auth.GenerateKey()})
+	if err != nil {
+		return err
+	}
+	a.Server.MarkReady()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Server}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+
+	fmt.Printf("# expertsurvey load test\n\n%s, %d CPUs (GOMAXPROCS %d), embedded store (FerretDB 1.24, SQLite), %s per phase\n\n",
+		time.Now().UTC().Format(time.DateOnly), runtime.NumCPU(), runtime.GOMAXPROCS(0), duration)
+
+	token, err := setUp(ctx, a)
+	if err != nil {
+		return err
+	}
+	var counts []int
+	for _, c := range strings.Split(clientList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-clients: %q", c)
+		}
+		counts = append(counts, n)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for _, n := range counts {
+		raw := rawInserts(ctx, store, n, duration)
+		fmt.Println(raw.row("raw driver insert (one write)", n))
+		saves := apiSaves(client, base, token, n, duration)
+		fmt.Println(saves.row("API answer save (GET-free PUT, If-Match)", n))
+		loads := apiLoads(client, base, token, n, duration)
+		fmt.Println(loads.row("API sheet load (170 answers with sources)", n))
+		fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | |\n", n,
+			100*saves.rate()*saves.tripsPerOp()/raw.rate())
+	}
+	took, n, err := bulkImport(ctx, client, base, token)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nBulk import of %d answers (CSV over HTTP, validated then written): %.1f s\n", n, took.Seconds())
+	return nil
+}
+
+// countries are the synthetic sheets the clients write to, one per client at most.
+func countries(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = string(rune('A'+i/676)) + string(rune('A'+i/26%26)) + string(rune('A'+i%26))
+	}
+	return out
+}
+
+// instrument is a synthetic questionnaire of 170 indicators: 8 areas, 3 dimensions each.
+func instrument() *questionnaire.Definition {
+	score := func(f float64) *float64 { return &f }
+	d := &questionnaire.Definition{Code: "load", Title: questionnaire.Text{"en": "Load test"}, DefaultLanguage: "en"}
+	for i := range indicators {
+		area, dim := i%8, i%24
+		for len(d.Tree) <= area {
+			d.Tree = append(d.Tree, questionnaire.Node{Group: &questionnaire.Group{Code: fmt.Sprintf("A%d", len(d.Tree)), Title: questionnaire.Text{"en": "Area"}}})
+		}
+		g := d.Tree[area].Group
+		code := fmt.Sprintf("A%dD%d", area, dim)
+		k := slices.IndexFunc(g.Children, func(n questionnaire.Node) bool { return n.Group.Code == code })
+		if k < 0 {
+			g.Children = append(g.Children, questionnaire.Node{Group: &questionnaire.Group{Code: code, Title: questionnaire.Text{"en": "Dimension"}}})
+			k = len(g.Children) - 1
+		}
+		dg := g.Children[k].Group
+		dg.Children = append(dg.Children, questionnaire.Node{Indicator: &questionnaire.Indicator{
+			Code: fmt.Sprintf("I%03d", i), Title: questionnaire.Text{"en": "Indicator"}, Question: questionnaire.Text{"en": "Question?"},
+			Type: questionnaire.SingleChoice, SourceRequired: true,
+			Options: []questionnaire.Option{{Code: "full", Label: questionnaire.Text{"en": "Full"}, Score: score(100)}, {Code: "partial", Label: questionnaire.Text{"en": "Partial"}, Score: score(50)}, {Code: "none", Label: questionnaire.Text{"en": "None"}, Score: score(0)}},
+		}})
+	}
+	return d
+}
+
+// setUp publishes the instrument, opens a round of 128 countries whose sheets are full (170
+// answers with two sources each), and returns a coordinator's access token.
+func setUp(ctx context.Context, a *app.App) (string, error) {
+	ctx = audit.WithOrigin(ctx, audit.SystemActor, "load")
+	admin := auth.Principal{UserID: audit.SystemActor, Admin: true}
+	var def bytes.Buffer
+	if err := questionnaire.EncodeDefinition(&def, instrument(), questionnaire.FormatJSON); err != nil {
+		return "", err
+	}
+	if _, err := a.Questionnaires.Import(ctx, admin, &def, questionnaire.ImportOptions{Format: questionnaire.FormatJSON, Version: "1", Publish: true}); err != nil {
+		return "", err
+	}
+	r, err := a.Rounds.CreateRound(ctx, admin, round.RoundInput{ID: "load", Name: "Load", Questionnaire: "load", QuestionnaireVer: "1", Countries: countries(128)})
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.Rounds.SetStatus(ctx, admin, "load", round.StatusOpen, r.Version); err != nil {
+		return "", err
+	}
+	var rows []round.ImportRow
+	for _, c := range countries(128) {
+		for i := range indicators {
+			for s := range 2 {
+				v := map[string]string{"country": c, "indicator": fmt.Sprintf("I%03d", i), "source_kind": "law",
+					"source_title": fmt.Sprintf("Act %d", s), "source_url": "https://example.org/act", "source_reference": "§ 4(2)"}
+				if s == 0 {
+					v["option"], v["comment"] = "partial", strings.Repeat("The law grants equal access with exceptions. ", 6)
+				}
+				rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: v})
+			}
+		}
+	}
+	if _, err := a.Rounds.ImportAnswers(ctx, admin, "load", rows); err != nil {
+		return "", err
+	}
+	u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: "coord@load.test", DisplayName: "Load", Password: "load test password 1"})
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.Auth.Grant(ctx, admin, u.ID, auth.Assignment{Role: auth.RoleCoordinator, Round: auth.AllRounds}, 0); err != nil {
+		return "", err
+	}
+	sess, err := a.Auth.Login(ctx, "coord@load.test", "load test password 1", "127.0.0.1")
+	return sess.AccessToken, err
+}
+
+// result is one phase's latencies and store command count.
+type result struct {
+	lat      []time.Duration
+	took     time.Duration
+	commands int64
+	failed   int
+}
+
+func (r *result) rate() float64 { return float64(len(r.lat)) / r.took.Seconds() }
+
+func (r *result) tripsPerOp() float64 {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return float64(r.commands) / float64(len(r.lat))
+}
+
+func (r *result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	slices.Sort(r.lat)
+	return r.lat[int(float64(len(r.lat)-1)*p)]
+}
+
+func (r *result) row(name string, clients int) string {
+	fail := ""
+	if r.failed > 0 {
+		fail = fmt.Sprintf(" (%d failed)", r.failed)
+	}
+	return fmt.Sprintf("| %s%s | %d | %.0f | %.1f ms | %.1f ms | %.1f |", name, fail, clients, r.rate(),
+		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp())
+}
+
+// measure runs op on n goroutines for d and gathers latencies.
+func measure(n int, d time.Duration, op func(worker, i int) error) *result {
+	res := &result{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	before := commands.Load()
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var lat []time.Duration
+			failed := 0
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				if err := op(w, i); err != nil {
+					failed++
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.failed += failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.took = time.Since(start)
+	res.commands = commands.Load() - before
+	return res
+}
+
+func rawInserts(ctx context.Context, store *mongodb.Store, n int, d time.Duration) *result {
+	col := store.Database().Collection(fmt.Sprintf("raw_%d", n))
+	var id atomic.Int64
+	return measure(n, d, func(int, int) error {
+		_, err := col.InsertOne(ctx, bson.D{{Key: "_id", Value: id.Add(1)}, {Key: "comment", Value: "a small document"}})
+		return err
+	})
+}
+
+// etags keeps the ETag of every answer written, per country, across phases: worker w writes
+// only country w, so that every request is a save and no lock is needed.
+var etags = func() []map[string]string {
+	m := make([]map[string]string, 128)
+	for i := range m {
+		m[i] = map[string]string{}
+	}
+	return m
+}()
+
+// apiSaves: each client saves answers of its own country's sheet, keeping the ETags it was
+// given, so that every request is a save.
+func apiSaves(client *http.Client, base, token string, n int, d time.Duration) *result {
+	cs := countries(128)
+	return measure(n, d, func(w, i int) error {
+		country := cs[w%len(cs)]
+		code := fmt.Sprintf("I%03d", (i*7+w)%indicators)
+		etag, ok := etags[w][code]
+		if !ok {
+			etag = strconv.Quote(strconv.Itoa(1)) // every answer was imported once
+		}
+		body := fmt.Sprintf(`{"option":"%s","comment":"Saved by client %d, request %d.","sources":[{"kind":"law","title":"Act","url":"https://example.org/act"}]}`,
+			[]string{"full", "partial", "none"}[i%3], w, i)
+		req, _ := http.NewRequest(http.MethodPut, base+"/v1/rounds/load/countries/"+country+"/answers/"+code, strings.NewReader(body))
+		if n > len(cs) {
+			return fmt.Errorf("at most %d clients", len(cs))
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Match", etag)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		etags[w][code] = resp.Header.Get("ETag")
+		return nil
+	})
+}
+
+func apiLoads(client *http.Client, base, token string, n int, d time.Duration) *result {
+	cs := countries(128)
+	return measure(n, d, func(w, i int) error {
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/rounds/load/countries/"+cs[(w+i)%len(cs)], nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var sheet struct{ Answers []json.RawMessage }
+		err = json.NewDecoder(resp.Body).Decode(&sheet)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(sheet.Answers) != indicators {
+			return fmt.Errorf("status %d, %d answers, %v", resp.StatusCode, len(sheet.Answers), err)
+		}
+		return nil
+	})
+}
+
+// bulkImport posts 236 countries x 170 indicators (40,120 answers) as CSV into a new round.
+func bulkImport(ctx context.Context, client *http.Client, base, token string) (time.Duration, int, error) {
+	cs := countries(236)
+	create := fmt.Sprintf(`{"id":"bulk","name":"Bulk","questionnaire":"load","questionnaire_version":"1","countries":%s}`, mustJSON(cs))
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/rounds", strings.NewReader(create))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp.Body.Close()
+	var csv strings.Builder
+	csv.WriteString("country,indicator,option,comment,source_kind,source_title,source_url\n")
+	n := 0
+	for _, c := range cs {
+		for i := range indicators {
+			fmt.Fprintf(&csv, "%s,I%03d,partial,Imported from the 2019 edition.,law,Act of 2018,https://example.org/2018\n", c, i)
+			n++
+		}
+	}
+	start := time.Now()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/rounds/bulk/answers/import", strings.NewReader(csv.String()))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err = client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("import: %d %s", resp.StatusCode, body)
+	}
+	return time.Since(start), n, nil
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
