@@ -386,7 +386,7 @@ func (s *Server) handleImportAnswers(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.rounds.ImportAnswers(c.Request().Context(), principal(c), c.Param("round"), rows)
+	res, err := s.rounds.ImportAnswers(c.Request().Context(), principal(c), c.Param("round"), rows, nil)
 	if err != nil {
 		return err
 	}

@@ -95,7 +95,7 @@ func (a *App) LoadDemo(ctx context.Context) error {
 			rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: v})
 		}
 	}
-	if _, err := a.Rounds.ImportAnswers(ctx, system, DemoRound, rows); err != nil {
+	if _, err := a.Rounds.ImportAnswers(ctx, system, DemoRound, rows, nil); err != nil {
 		return fmt.Errorf("demo answers: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/xuri/excelize/v2"
 
@@ -140,7 +141,9 @@ type importedAnswer struct {
 // written when any row is invalid. Then each sheet gets one log entry holding all its changed
 // answers; answers already as imported are skipped, so importing the same file twice writes
 // nothing the second time.
-func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow) (*ImportResult, error) {
+//
+// progress, when not nil, is told how many sheets are written out of how many, as they are.
+func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow, progress func(done, total int)) (*ImportResult, error) {
 	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
 		return nil, err
 	}
@@ -180,7 +183,17 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	}
 	res := &ImportResult{Rows: len(rows)}
 	written := make([]int, len(countries))
+	var doneMu sync.Mutex
+	done := 0
 	err = forEachCountry(ctx, countries, func(i int, country string) error {
+		defer func() {
+			if progress != nil {
+				doneMu.Lock()
+				done++
+				progress(done, len(countries))
+				doneMu.Unlock()
+			}
+		}()
 		_, err := s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
 			if sh.Status == SheetLocked {
 				return nil, fmt.Errorf("sheet %s was locked during the import: %w", sh.ID(), ErrLocked)
@@ -281,9 +294,7 @@ func (s *Service) parseRows(r *Round, inst *questionnaire.Compiled, rows []Impor
 			if hasSource {
 				in.Sources = []Source{src}
 			}
-			for _, q := range checkInput(inst, code, in, at, today) {
-				problems = append(problems, q)
-			}
+			problems = append(problems, checkInput(inst, code, in, at, today)...)
 			out[country][code] = &importedAnswer{line: row.Line, input: in}
 			continue
 		}
@@ -299,10 +310,8 @@ func (s *Service) parseRows(r *Round, inst *questionnaire.Compiled, rows []Impor
 			continue
 		}
 		prev.input.Sources = append(prev.input.Sources, src)
-		for _, q := range checkInput(inst, code, AnswerInput{Option: first.Option, Value: first.Value, Text: first.Text,
-			NotApplicable: first.NotApplicable, NAReason: first.NAReason, Sources: []Source{src}}, at, today) {
-			problems = append(problems, q)
-		}
+		problems = append(problems, checkInput(inst, code, AnswerInput{Option: first.Option, Value: first.Value, Text: first.Text,
+			NotApplicable: first.NotApplicable, NAReason: first.NAReason, Sources: []Source{src}}, at, today)...)
 	}
 	return out, problems
 }

@@ -371,7 +371,7 @@ func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows)
+	_, err = f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows, nil)
 	got := fields(err)
 	for _, w := range []string{"row 6: indicator", "row 7: country", "row 8: value", "row 9: indicator"} {
 		if !slices.Contains(got, w) {
@@ -382,7 +382,7 @@ func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
 		t.Fatalf("a refused import wrote %d answers", len(view.Sheet.Answers))
 	}
 	rows, _ = round.ParseImport(strings.NewReader(good), "csv")
-	res, err := f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows)
+	res, err := f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows, nil)
 	if err != nil || res.Written != 3 || res.Sheets != 2 {
 		t.Fatalf("import: %+v %v", res, err)
 	}
@@ -390,14 +390,14 @@ func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
 	if len(a.Sources) != 2 || a.Comment != "Equal" {
 		t.Fatalf("imported answer %+v", a)
 	}
-	res, err = f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows)
+	res, err = f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows, nil)
 	if err != nil || res.Written != 0 || res.Unchanged != 3 {
 		t.Fatalf("second import: %+v %v", res, err)
 	}
 	if _, err := round.ParseImport(strings.NewReader("country,indicatr\nAT,LMM_1\n"), "csv"); len(fields(err)) == 0 {
 		t.Fatalf("misspelt header accepted: %v", err)
 	}
-	if _, err := f.svc.ImportAnswers(f.ctx, expertAT, "r1", rows); !errors.Is(err, auth.ErrForbidden) {
+	if _, err := f.svc.ImportAnswers(f.ctx, expertAT, "r1", rows, nil); !errors.Is(err, auth.ErrForbidden) {
 		t.Fatalf("expert importing: %v", err)
 	}
 }

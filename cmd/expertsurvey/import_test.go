@@ -10,9 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 func runImport(t *testing.T, dataDir string, args ...string) (stdout, stderr string, err error) {
@@ -126,5 +129,52 @@ func TestImportQuestionnaireCommand(t *testing.T) {
 	}
 	if len(events) != 3 || events[0].Action != questionnaire.ActionCreate || events[1].Action != questionnaire.ActionImportVersion || events[1].Actor != audit.SystemActor {
 		t.Fatalf("events %+v", events)
+	}
+}
+
+func TestImportAnswersCommand(t *testing.T) {
+	dataDir := t.TempDir()
+	files := t.TempDir()
+	if _, stderr, err := runImport(t, dataDir, "../../questionnaire/testdata/mini_index.yaml", "--publish", "--version", "1"); err != nil {
+		t.Fatalf("import questionnaire: %v\n%s", err, stderr)
+	}
+	s := openData(t, dataDir)
+	ctx := audit.WithOrigin(context.Background(), audit.SystemActor, "")
+	a, err := app.New(s, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: "t:" + auth.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rounds.CreateRound(ctx, systemPrincipal, round.RoundInput{ID: "y2019", Name: "2019", Questionnaire: "mini-index", QuestionnaireVer: "1", Countries: []string{"AT", "BE"}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close(context.Background())
+
+	csv := filepath.Join(files, "past.csv")
+	good := "country,indicator,option,value,source_kind,source_title\nAT,LMM_1,full,,law,Act\nAT,LMM_3,,4,,\nBE,LMM_1,none,,,\n"
+	if err := os.WriteFile(csv, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	answers := func(args ...string) (string, string, error) {
+		var out, errOut strings.Builder
+		err := run(context.Background(), append([]string{"import", "answers", "--data-dir", dataDir}, args...), func(string) string { return "" }, &out, &errOut)
+		return out.String(), errOut.String(), err
+	}
+	out, stderr, err := answers("--round", "y2019", csv)
+	if err != nil || !strings.Contains(out, "3 written in 2 sheets") || !strings.Contains(stderr, "writing sheets [") {
+		t.Fatalf("import: %v\nstdout %s\nstderr %s", err, out, stderr)
+	}
+	if out, _, err = answers("--round", "y2019", csv); err != nil || !strings.Contains(out, "0 written in 0 sheets, 3 unchanged") {
+		t.Fatalf("second import: %v %s", err, out)
+	}
+	bad := filepath.Join(files, "bad.csv")
+	if err := os.WriteFile(bad, []byte(good+"BE,NOPE,x,,,\nXX,LMM_1,full,,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err = answers("--round", "y2019", bad)
+	if err == nil || !strings.Contains(stderr, "2 problem(s)") || !strings.Contains(stderr, "row 5: indicator") || !strings.Contains(stderr, "row 6: country") {
+		t.Fatalf("bad import: %v\n%s", err, stderr)
+	}
+	if _, _, err := answers(csv); !errors.Is(err, errUsage) {
+		t.Fatalf("no --round: %v", err)
 	}
 }

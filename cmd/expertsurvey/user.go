@@ -9,17 +9,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
-	"github.com/expertsurvey/expertsurvey/mongodb"
 )
 
 const userUsage = `Usage:
@@ -160,35 +157,9 @@ func parseUserFlags(fs *flag.FlagSet, args []string, applyStore func() error) er
 	return applyStore()
 }
 
-// withAuth opens the store, makes sure its indexes exist, runs f with the auth service and
-// closes the store, so that every write is on disk before the command returns.
-func withAuth(ctx context.Context, cfg *serveConfig, stderr io.Writer, f func(*auth.Service) error) (err error) {
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, err := mongodb.Open(ctx, mongodb.Config{
-		URI: cfg.MongoURI, Database: cfg.Database, DataDir: cfg.DataDir, EmbeddedAddr: cfg.StoreAddr, Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if cerr := store.Close(closeCtx); cerr != nil && err == nil {
-			err = fmt.Errorf("close the store: %w", cerr)
-		}
-	}()
-	// The command issues no access tokens, so a throwaway key avoids app's warning about
-	// missing keys.
-	a, err := app.New(store, app.Options{Logger: logger, JWTKeys: "cli:" + auth.GenerateKey()})
-	if err != nil {
-		return err
-	}
-	prepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := a.Prepare(prepCtx); err != nil {
-		return err
-	}
-	return f(a.Auth)
+// withAuth runs f with the auth service of the store named by cfg.
+func withAuth(ctx context.Context, cfg *serveConfig, stderr io.Writer, f func(*auth.Service) error) error {
+	return withApp(ctx, cfg, stderr, func(a *app.App) error { return f(a.Auth) })
 }
 
 func listUsers(ctx context.Context, svc *auth.Service, stdout io.Writer) error {

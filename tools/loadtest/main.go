@@ -193,7 +193,7 @@ func setUp(ctx context.Context, a *app.App) (string, error) {
 			}
 		}
 	}
-	if _, err := a.Rounds.ImportAnswers(ctx, admin, "load", rows); err != nil {
+	if _, err := a.Rounds.ImportAnswers(ctx, admin, "load", rows, nil); err != nil {
 		return "", err
 	}
 	u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: "coord@load.test", DisplayName: "Load", Password: "load test password 1"})
