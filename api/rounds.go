@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -597,4 +598,28 @@ func diffValue(v any) any {
 		return fromSources([]round.Source{src})[0]
 	}
 	return v
+}
+
+type countryScoresResponse struct {
+	Country string                `json:"country"`
+	Status  string                `json:"status"`
+	Scores  *questionnaire.Result `json:"scores"`
+}
+
+// handleRoundScores handles GET /v1/rounds/:round/scores: every country's live scores.
+func (s *Server) handleRoundScores(c *echo.Context) error {
+	r, scores, err := s.rounds.Scores(c.Request().Context(), principal(c), c.Param("round"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Round                string                  `json:"round"`
+		Questionnaire        string                  `json:"questionnaire"`
+		QuestionnaireVersion string                  `json:"questionnaire_version"`
+		Countries            []countryScoresResponse `json:"countries"`
+	}{Round: r.ID, Questionnaire: r.Questionnaire, QuestionnaireVersion: r.QuestionnaireVer, Countries: make([]countryScoresResponse, len(scores))}
+	for i := range scores {
+		out.Countries[i] = countryScoresResponse{Country: scores[i].Country, Status: string(scores[i].Status), Scores: &scores[i].Result}
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -151,6 +151,10 @@ func TestRoundLifecycleOverHTTP(t *testing.T) {
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"field":"option"`) || !strings.Contains(string(r.Body), `"field":"sources[0]"`) {
 		t.Fatalf("diff: %d %s", r.Status, r.Body)
 	}
+	r = coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/r1/scores"})
+	if r.Status != 200 || !strings.Contains(string(r.Body), `"country":"AT"`) || !strings.Contains(string(r.Body), `"code":"LMM_1","score":50`) {
+		t.Fatalf("scores: %d %.600s", r.Status, r.Body)
+	}
 	r = coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/r1/dashboard"})
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"country":"BE","status":"not_started"`) {
 		t.Fatalf("dashboard: %d %s", r.Status, r.Body)
@@ -303,4 +307,15 @@ func loginToken(t *testing.T, env *apitest.Env, email string) string {
 		t.Fatal(err)
 	}
 	return sess.AccessToken
+}
+
+// A 10 MB body is refused with 413 before it is read, under the default limit of 1 MiB.
+func TestTenMegabyteBodyIsRefused(t *testing.T) {
+	env := apitest.New(t)
+	c := env.Client()
+	body := `{"email":"` + strings.Repeat("x", 10<<20) + `","password":"p"}`
+	r := c.Do(apitest.Request{Method: "POST", Path: "/v1/auth/login", Body: body, Invalid: true})
+	if r.Status != 413 || !strings.Contains(string(r.Body), "/problems/too-large") {
+		t.Fatalf("10 MB body: %d %.200s", r.Status, r.Body)
+	}
 }

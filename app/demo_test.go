@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 
 	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
+	"github.com/expertsurvey/expertsurvey/questionnaire/demo"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -45,5 +47,34 @@ func TestDemoLoadsOnceAndEveryRoleCanSignIn(t *testing.T) {
 		if sh.Progress.Answered != sh.Progress.Applicable || sh.Progress.Applicable < 40 {
 			t.Errorf("%s: %+v; want every applicable indicator answered", sh.Country, sh.Progress)
 		}
+	}
+	// Imported answers score like the engine scores the demo's own answers.
+	_, scores, err := a.Rounds.Scores(ctx, coord, app.DemoRound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := demo.Definition()
+	c, err := def.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range scores[1:] {
+		want := c.Score(demo.Answers()[cs.Country], nil)
+		for _, v := range want.Variants {
+			got, ok := cs.Result.Variant(v.Name)
+			if !ok || got.Score == nil || v.Score == nil || *got.Score != *v.Score {
+				t.Errorf("%s %s: got %+v, want %+v", cs.Country, v.Name, got, v)
+			}
+		}
+	}
+}
+
+func TestProductionRefusesToStartWithoutSigningKeys(t *testing.T) {
+	_, err := app.New(mongodbtest.New(t), app.Options{Logger: slog.New(slog.DiscardHandler), Production: true})
+	if !errors.Is(err, app.ErrNoSigningKey) {
+		t.Fatalf("got %v, want ErrNoSigningKey", err)
+	}
+	if _, err := app.New(mongodbtest.New(t), app.Options{Logger: slog.New(slog.DiscardHandler), Production: true, JWTKeys: "k:c2hvcnQ="}); err == nil {
+		t.Fatal("a 5-byte key was accepted")
 	}
 }

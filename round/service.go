@@ -605,3 +605,37 @@ func forEachCountry(ctx context.Context, countries []string, fn func(i int, coun
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// CountryScores is one country's scores computed from its sheet's current answers.
+type CountryScores struct {
+	Country string
+	Status  SheetStatus
+	Result  questionnaire.Result
+}
+
+// Scores computes every country's scores, at every node and overall variant, from the answers
+// as they stand (carried answers not yet confirmed included), for coordinators following a round.
+// Published scores come from frozen answers; these are the live figures behind them.
+func (s *Service) Scores(ctx context.Context, p auth.Principal, roundID string) (*Round, []CountryScores, error) {
+	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
+		return nil, nil, err
+	}
+	r, err := s.rounds.Round(ctx, roundID)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]CountryScores, len(r.Countries))
+	err = forEachCountry(ctx, r.Countries, func(i int, country string) error {
+		sh, err := s.sheetOf(ctx, r, country)
+		if err != nil {
+			return err
+		}
+		out[i] = CountryScores{Country: country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.Answers), nil)}
+		return nil
+	})
+	return r, out, err
+}
