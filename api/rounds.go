@@ -236,13 +236,24 @@ func ifMatchVersion(c *echo.Context) (*int, error) {
 	if header == "" {
 		return nil, nil
 	}
-	unquoted, err := strconv.Unquote(strings.TrimPrefix(header, "W/"))
-	v, perr := strconv.Atoi(unquoted)
-	if err != nil || perr != nil || v < 0 {
+	v, ok := parseETag(header)
+	if !ok {
 		return nil, invalid(`If-Match must be one ETag such as "3"`,
 			FieldError{Field: "If-Match", Reason: "must be the ETag of the version read"})
 	}
-	return &v, nil
+	n := int(v)
+	return &n, nil
+}
+
+// parseETag reads one version ETag, strong ("3") or weak (W/"3": compressing proxies weaken
+// ETags).
+func parseETag(header string) (int64, bool) {
+	unquoted, err := strconv.Unquote(strings.TrimPrefix(header, "W/"))
+	if err != nil || !strings.HasPrefix(strings.TrimPrefix(header, "W/"), `"`) {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(unquoted, 10, 64)
+	return v, err == nil && v >= 0
 }
 
 func requireIfMatch(c *echo.Context) (int, error) {

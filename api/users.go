@@ -314,10 +314,8 @@ func parseVersionETag(header string) (int64, error) {
 		return 0, newProblem(kindPrecondReq, "send If-Match with the user's ETag, as GET /v1/users/{id} returns it",
 			FieldError{Field: "If-Match", Reason: "is required"})
 	}
-	tag := strings.TrimPrefix(header, "W/")
-	unquoted, err := strconv.Unquote(tag)
-	version, perr := strconv.ParseInt(unquoted, 10, 64)
-	if !strings.HasPrefix(tag, `"`) || err != nil || perr != nil {
+	version, ok := parseETag(header)
+	if !ok {
 		// "*" lands here too: it would apply the change to whatever version is current, the lost
 		// update that If-Match exists to prevent.
 		return 0, invalid("If-Match must be one ETag such as \"3\"",

@@ -560,6 +560,14 @@ type SheetSummary struct {
 
 // Dashboard lists every sheet of the round with its progress, for coordinators.
 func (s *Service) Dashboard(ctx context.Context, p auth.Principal, roundID string) (*Round, []SheetSummary, error) {
+	return overSheets(ctx, s, p, roundID, func(inst *questionnaire.Compiled, sh *Sheet) SheetSummary {
+		return SheetSummary{Country: sh.Country, Status: sh.Status, Progress: progressOf(inst, sh), UpdatedAt: sh.UpdatedAt}
+	})
+}
+
+// overSheets loads a round for one of its coordinators and maps every country's sheet, in the
+// round's order, through fn.
+func overSheets[T any](ctx context.Context, s *Service, p auth.Principal, roundID string, fn func(*questionnaire.Compiled, *Sheet) T) (*Round, []T, error) {
 	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
 		return nil, nil, err
 	}
@@ -571,13 +579,13 @@ func (s *Service) Dashboard(ctx context.Context, p auth.Principal, roundID strin
 	if err != nil {
 		return nil, nil, err
 	}
-	out := make([]SheetSummary, len(r.Countries))
+	out := make([]T, len(r.Countries))
 	err = forEachCountry(ctx, r.Countries, func(i int, country string) error {
 		sh, err := s.sheetOf(ctx, r, country)
 		if err != nil {
 			return err
 		}
-		out[i] = SheetSummary{Country: country, Status: sh.Status, Progress: progressOf(inst, sh), UpdatedAt: sh.UpdatedAt}
+		out[i] = fn(inst, sh)
 		return nil
 	})
 	return r, out, err
@@ -617,25 +625,7 @@ type CountryScores struct {
 // as they stand (carried answers not yet confirmed included), for coordinators following a round.
 // Published scores come from frozen answers; these are the live figures behind them.
 func (s *Service) Scores(ctx context.Context, p auth.Principal, roundID string) (*Round, []CountryScores, error) {
-	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
-		return nil, nil, err
-	}
-	r, err := s.rounds.Round(ctx, roundID)
-	if err != nil {
-		return nil, nil, err
-	}
-	_, inst, err := s.instrument(ctx, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]CountryScores, len(r.Countries))
-	err = forEachCountry(ctx, r.Countries, func(i int, country string) error {
-		sh, err := s.sheetOf(ctx, r, country)
-		if err != nil {
-			return err
-		}
-		out[i] = CountryScores{Country: country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.Answers), nil)}
-		return nil
+	return overSheets(ctx, s, p, roundID, func(inst *questionnaire.Compiled, sh *Sheet) CountryScores {
+		return CountryScores{Country: sh.Country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.Answers), nil)}
 	})
-	return r, out, err
 }
