@@ -401,3 +401,27 @@ func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
 		t.Fatalf("expert importing: %v", err)
 	}
 }
+
+func TestBlindReviewHidesTheAuthor(t *testing.T) {
+	f := newFixture(t)
+	r, err := f.svc.CreateRound(f.ctx, coordinator, round.RoundInput{ID: "r1", Name: "Blind", Questionnaire: "mini-index",
+		QuestionnaireVer: "1", Countries: []string{"AT"}, BlindReview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetStatus(f.ctx, coordinator, "r1", round.StatusOpen, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	f.save(t, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "full"})
+	view, err := f.svc.Sheet(f.ctx, reviewer, "r1", "AT")
+	if err != nil || view.Sheet.Answer("LMM_1").UpdatedBy != "" || view.Sheet.UpdatedBy != "" {
+		t.Fatalf("the reviewer of a blind round sees the author: %+v %v", view.Sheet.Answer("LMM_1"), err)
+	}
+	h, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1")
+	if err != nil || len(h) != 1 || h[0].Actor != "" || h[0].Answer.UpdatedBy != "" {
+		t.Fatalf("history shows the author to a blind reviewer: %+v %v", h, err)
+	}
+	if own, _ := f.svc.Sheet(f.ctx, expertAT, "r1", "AT"); own.Sheet.Answer("LMM_1").UpdatedBy == "" {
+		t.Fatal("the expert's own view lost the author")
+	}
+}
