@@ -40,8 +40,9 @@ type Store struct {
 	db       *mongo.Database
 	embedded *Embedded
 	uri      string
-	// sheets caches sheet states; it belongs to one database.
-	sheets *sheetCache
+	// sheets and roundCache cache states read from the log; they belong to one database.
+	sheets     *sheetCache
+	roundCache *roundCache
 	// sqliteDir is the embedded store's directory, empty on another server.
 	sqliteDir string
 }
@@ -56,7 +57,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Database == "" {
 		cfg.Database = "expertsurvey"
 	}
-	s := &Store{uri: cfg.URI, sheets: &sheetCache{}}
+	s := &Store{uri: cfg.URI, sheets: &sheetCache{}, roundCache: &roundCache{}}
 	if s.uri == "" {
 		emb, err := StartEmbedded(ctx, cfg.DataDir, cfg.EmbeddedAddr, logger)
 		if err != nil {
@@ -99,7 +100,7 @@ func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Cl
 // WithDatabase returns a Store on another database of the same connection; tests use it to give
 // every test its own database.
 func (s *Store) WithDatabase(name string) *Store {
-	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}, sqliteDir: s.sqliteDir}
+	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}, roundCache: &roundCache{}, sqliteDir: s.sqliteDir}
 }
 
 // URI is the address of the server in use; for the embedded store another instance of the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -56,12 +58,16 @@ func fromRoundJSON(d roundJSON) *round.Round {
 
 func roundStream(id string) string { return "round/" + id }
 
-// Round implements round.RoundStore.
+// Round implements round.RoundStore. Every request about a sheet reads its round, so each
+// instance keeps the rounds it has seen and, like for sheets, only probes the log position after
+// its copy: one point read, which also sees another instance's changes at once.
 func (s *Store) Round(ctx context.Context, id string) (*round.Round, error) {
-	var d roundJSON
-	err := s.db.Collection(colRounds).FindOne(ctx, byID(id)).Decode(&d)
-	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("read round: %w", err)
+	d, cached := s.roundCache.get(id)
+	if !cached {
+		err := s.db.Collection(colRounds).FindOne(ctx, byID(id)).Decode(&d)
+		if err != nil && !isNotFound(err) {
+			return nil, fmt.Errorf("read round: %w", err)
+		}
 	}
 	// The log may be ahead of the projection (a writer stopped between the two writes, or two
 	// projection writes landed out of order): the newest entry's after-state wins.
@@ -80,7 +86,34 @@ func (s *Store) Round(ctx context.Context, id string) (*round.Round, error) {
 	if d.Version == 0 {
 		return nil, fmt.Errorf("round %q: %w", id, round.ErrNotFound)
 	}
+	s.roundCache.put(d)
 	return fromRoundJSON(d), nil
+}
+
+// roundCache keeps the newest state of each round this instance has seen.
+type roundCache struct {
+	mu     sync.Mutex
+	rounds map[string]roundJSON
+}
+
+func (c *roundCache) get(id string) (roundJSON, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.rounds[id]
+	d.Countries = slices.Clone(d.Countries)
+	return d, ok
+}
+
+func (c *roundCache) put(d roundJSON) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rounds == nil {
+		c.rounds = map[string]roundJSON{}
+	}
+	if old, ok := c.rounds[d.ID]; !ok || old.Version < d.Version {
+		d.Countries = slices.Clone(d.Countries)
+		c.rounds[d.ID] = d
+	}
 }
 
 // SaveRound implements round.RoundStore.
@@ -104,6 +137,7 @@ func (s *Store) SaveRound(ctx context.Context, before, r *round.Round, action st
 		}
 		return fmt.Errorf("round %q changed since version %d: %w", r.ID, before.Version, round.ErrStale)
 	}
+	s.roundCache.put(after)
 	_, _ = s.db.Collection(colRounds).ReplaceOne(ctx, byID(r.ID), after, options.Replace().SetUpsert(true))
 	return nil
 }
