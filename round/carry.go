@@ -72,11 +72,7 @@ func (s *Service) carryForward(ctx context.Context, r *Round) error {
 // indicator under a group (a dimension or an area), or, with target empty, the whole sheet.
 // It returns the sheet and the indicators it confirmed.
 func (s *Service) Confirm(ctx context.Context, p auth.Principal, roundID, country, target string, ifVersion *int) (*Sheet, []string, error) {
-	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
-	if err != nil {
-		return nil, nil, err
-	}
-	def, inst, err := s.instrument(ctx, r)
+	r, def, inst, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -228,20 +228,24 @@ func (s *Service) sheetOf(ctx context.Context, r *Round, country string) (*Sheet
 	return sh, err
 }
 
-// roundAndCountry loads the round and checks that country takes part and the caller may do
-// action there.
-func (s *Service) roundAndCountry(ctx context.Context, p auth.Principal, action auth.Action, roundID, country string) (*Round, error) {
+// roundAndCountry checks that the caller may do action in country, and loads the round (which
+// must have the country) and its compiled questionnaire version.
+func (s *Service) roundAndCountry(ctx context.Context, p auth.Principal, action auth.Action, roundID, country string) (*Round, *questionnaire.Definition, *questionnaire.Compiled, error) {
 	if err := p.Can(action, auth.Scope{Round: roundID, Country: country}); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	r, err := s.rounds.Round(ctx, roundID)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if !r.HasCountry(country) {
-		return nil, fmt.Errorf("country %s is not in round %s: %w", country, roundID, ErrNotFound)
+		return nil, nil, nil, fmt.Errorf("country %s is not in round %s: %w", country, roundID, ErrNotFound)
 	}
-	return r, nil
+	def, inst, err := s.instrument(ctx, r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, def, inst, nil
 }
 
 // SheetView is a sheet with what a reader needs around it.
@@ -253,11 +257,7 @@ type SheetView struct {
 
 // Sheet returns a country's sheet with its progress.
 func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
-	r, err := s.roundAndCountry(ctx, p, auth.ReadSheet, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	_, inst, err := s.instrument(ctx, r)
+	r, _, inst, err := s.roundAndCountry(ctx, p, auth.ReadSheet, roundID, country)
 	if err != nil {
 		return nil, err
 	}
@@ -306,11 +306,7 @@ var ErrNotApplicable = errors.New("the indicator does not apply")
 // SaveAnswer writes an expert's answer. ifVersion is the version the expert read (If-Match);
 // a write based on an older version is refused with the current answer, never applied.
 func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, country, indicator string, in AnswerInput, ifVersion *int) (*Answer, error) {
-	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	_, inst, err := s.instrument(ctx, r)
+	r, _, inst, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
 	if err != nil {
 		return nil, err
 	}
@@ -497,11 +493,7 @@ func missingForSubmission(inst *questionnaire.Compiled, sh *Sheet) []FieldError 
 
 // Submit hands a complete sheet to review. The expert cannot edit it until it is returned.
 func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
-	r, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	_, inst, err := s.instrument(ctx, r)
+	r, _, inst, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
 	if err != nil {
 		return nil, err
 	}
@@ -525,11 +517,7 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country
 
 // Return gives a submitted sheet back to its expert with a reason.
 func (s *Service) Return(ctx context.Context, p auth.Principal, roundID, country, reason string) (*SheetView, error) {
-	r, err := s.roundAndCountry(ctx, p, auth.Adjudicate, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	_, inst, err := s.instrument(ctx, r)
+	r, _, inst, err := s.roundAndCountry(ctx, p, auth.Adjudicate, roundID, country)
 	if err != nil {
 		return nil, err
 	}
