@@ -37,7 +37,8 @@ type Filter struct {
 	Limit int
 }
 
-// Reader lists events, oldest first, by ID.
+// Reader lists events in the order of their IDs: entity by entity (an ID starts with its
+// entity's log), and within one entity oldest first.
 type Reader interface {
 	ListEvents(ctx context.Context, f Filter) ([]Event, error)
 }
