@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/expertsurvey/expertsurvey/app"
@@ -76,5 +78,40 @@ func TestProductionRefusesToStartWithoutSigningKeys(t *testing.T) {
 	}
 	if _, err := app.New(mongodbtest.New(t), app.Options{Logger: slog.New(slog.DiscardHandler), Production: true, JWTKeys: "k:c2hvcnQ="}); err == nil {
 		t.Fatal("a 5-byte key was accepted")
+	}
+}
+
+// The example of docs/answers-format.md imports into the demo round as the document says.
+func TestAnswersFormatDocExampleImports(t *testing.T) {
+	doc, err := os.ReadFile("../docs/answers-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```csv\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no csv example in docs/answers-format.md")
+	}
+	a, err := app.New(mongodbtest.New(t), app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: "k:" + auth.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := a.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := round.ParseImport(strings.NewReader(example), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.Principal{UserID: "u_doc", Admin: true}
+	res, err := a.Rounds.ImportAnswers(ctx, admin, app.DemoRound, rows, nil)
+	if err != nil || res.Written != 4 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	lmm, _ := a.Rounds.Answer(ctx, admin, app.DemoRound, "AT", "LMM_1")
+	pp2, _ := a.Rounds.Answer(ctx, admin, app.DemoRound, "AT", "PP_2")
+	if len(lmm.Sources) != 2 || !pp2.NotApplicable || !pp2.Inapplicable {
+		t.Fatalf("LMM_1 %+v\nPP_2 %+v", lmm, pp2)
 	}
 }

@@ -122,6 +122,9 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 	return rows, nil
 }
 
+// importedNAReason stands in for the reason of an imported not-applicable answer that has none.
+const importedNAReason = "Not applicable (imported without a reason)"
+
 // ImportResult says what an import did.
 type ImportResult struct {
 	Rows      int
@@ -217,6 +220,9 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 			if len(change.Answers) == 0 {
 				return nil, nil
 			}
+			// Validation refused every answer that does not apply, but for those marked not
+			// applicable; those are kept, flagged, like answers a later change excludes.
+			change.Answers, _ = flagApplicability(inst, sh, change.Answers)
 			if sh.Status == SheetNotStarted {
 				change.Status = SheetInProgress
 			}
@@ -281,6 +287,10 @@ func (s *Service) parseRows(r *Round, inst *questionnaire.Compiled, rows []Impor
 				continue
 			}
 			in.NotApplicable = na
+			// Past data rarely says why; an expert saving an answer must.
+			if na && in.NAReason == "" {
+				in.NAReason = importedNAReason
+			}
 		}
 		src := Source{Kind: SourceKind(v["source_kind"]), Title: v["source_title"], Reference: v["source_reference"],
 			URL: v["source_url"], TextDate: v["source_date"], Accessed: v["source_accessed"],
@@ -338,7 +348,9 @@ func importSheetProblems(inst *questionnaire.Compiled, sh *Sheet, imported map[s
 	}
 	applies := inst.Applicability(scoringAnswers(after))
 	for _, code := range sortedCodes(imported) {
-		if !applies.Applies(code) {
+		// Historical data often marks excluded indicators not applicable: that agrees with the
+		// skip logic and is kept. Any other answer to an excluded indicator contradicts it.
+		if !applies.Applies(code) && !imported[code].input.NotApplicable {
 			problems = append(problems, FieldError{fmt.Sprintf("row %d: indicator", imported[code].line),
 				fmt.Sprintf("%s does not apply to %s given its other answers (skip logic)", code, sh.Country)})
 		}

@@ -407,29 +407,45 @@ func checkCarryChange(cur, next *Answer) error {
 // withApplicability returns next plus every other answer whose applicability flag the change
 // flips, so that answers made inapplicable are flagged, not deleted. next itself must apply.
 func withApplicability(inst *questionnaire.Compiled, sh *Sheet, next Answer) ([]Answer, error) {
-	after := slices.Clone(sh.Answers)
-	if i := slices.IndexFunc(after, func(a Answer) bool { return a.Indicator == next.Indicator }); i >= 0 {
-		after[i] = next
-	} else {
-		after = append(after, next)
-	}
-	applies := inst.Applicability(scoringAnswers(after))
-	if !applies.Applies(next.Indicator) {
+	out, inapplicable := flagApplicability(inst, sh, []Answer{next})
+	if len(inapplicable) > 0 {
 		return nil, &ValidationError{Problems: []FieldError{{"indicator", fmt.Sprintf("%s does not apply given the other answers of this sheet (skip logic)", next.Indicator)}}}
 	}
-	out := []Answer{next}
-	for _, a := range sh.Answers {
-		if a.Indicator == next.Indicator {
-			continue
-		}
-		inapplicable := !applies.Applies(a.Indicator)
-		if inapplicable != a.Inapplicable {
-			flagged := a
-			flagged.Inapplicable = inapplicable
-			out = append(out, flagged)
+	return out, nil
+}
+
+// flagApplicability evaluates skip logic on the sheet as it will be once changed is written. It
+// sets the Inapplicable flag of each changed answer, adds every other answer whose flag flips,
+// and names the changed answers that do not apply.
+func flagApplicability(inst *questionnaire.Compiled, sh *Sheet, changed []Answer) ([]Answer, []string) {
+	after := slices.Clone(sh.Answers)
+	for _, next := range changed {
+		if i := slices.IndexFunc(after, func(a Answer) bool { return a.Indicator == next.Indicator }); i >= 0 {
+			after[i] = next
+		} else {
+			after = append(after, next)
 		}
 	}
-	return out, nil
+	applies := inst.Applicability(scoringAnswers(after))
+	out := make([]Answer, 0, len(changed))
+	var inapplicable []string
+	for _, a := range changed {
+		a.Inapplicable = !applies.Applies(a.Indicator)
+		if a.Inapplicable {
+			inapplicable = append(inapplicable, a.Indicator)
+		}
+		out = append(out, a)
+	}
+	for _, a := range sh.Answers {
+		if slices.ContainsFunc(changed, func(c Answer) bool { return c.Indicator == a.Indicator }) {
+			continue
+		}
+		if flag := !applies.Applies(a.Indicator); flag != a.Inapplicable {
+			a.Inapplicable = flag
+			out = append(out, a)
+		}
+	}
+	return out, inapplicable
 }
 
 // --- progress ---

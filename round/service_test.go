@@ -425,3 +425,27 @@ func TestBlindReviewHidesTheAuthor(t *testing.T) {
 		t.Fatal("the expert's own view lost the author")
 	}
 }
+
+// Past data marks excluded indicators not applicable, often without a reason: the import keeps
+// them, flagged, and flags answers its changes exclude.
+func TestImportFlagsSkipLogicInsteadOfLosingData(t *testing.T) {
+	f := newFixture(t)
+	f.openRound(t, "r1", "")
+	f.save(t, expertAT, "r1", "AT", "FR_1", round.AnswerInput{Option: "none"})
+	f.save(t, expertAT, "r1", "AT", "FR_3", round.AnswerInput{Option: "yes"})
+	rows, err := round.ParseImport(strings.NewReader("country,indicator,option,not_applicable\nAT,FR_1,full,\nBE,FR_1,full,\nBE,FR_3,,true\n"), "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	at, _ := f.svc.Answer(f.ctx, coordinator, "r1", "AT", "FR_3")
+	if !at.Inapplicable || at.Option != "yes" {
+		t.Fatalf("AT FR_3 after the import changed FR_1: %+v; want kept and flagged", at)
+	}
+	be, _ := f.svc.Answer(f.ctx, coordinator, "r1", "BE", "FR_3")
+	if !be.NotApplicable || !be.Inapplicable || be.NAReason == "" {
+		t.Fatalf("BE FR_3 imported as not applicable: %+v", be)
+	}
+}
