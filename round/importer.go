@@ -91,7 +91,7 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 			continue
 		case !slices.Contains(ImportColumns, name):
 			problems = append(problems, FieldError{"header", fmt.Sprintf("unknown column %q (known: %s)", h, strings.Join(ImportColumns, ", "))})
-		case index[name] != 0 || (len(index) > 0 && header[0] == name && i != 0):
+		case index[name] != 0:
 			problems = append(problems, FieldError{"header", fmt.Sprintf("column %q appears twice", name)})
 		}
 		index[name] = i + 1 // 0 means absent
