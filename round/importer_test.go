@@ -2,6 +2,7 @@ package round_test
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -56,17 +57,9 @@ func TestParseImportRefusesBrokenFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := round.ParseImport(strings.NewReader(tc.body), tc.format)
 			var ve *round.ValidationError
-			if err == nil || !strings.Contains(err.Error(), tc.want) && !(asValidation(err, &ve) && slices.ContainsFunc(ve.Problems, func(p round.FieldError) bool { return strings.Contains(p.Reason, tc.want) })) {
+			if !errors.As(err, &ve) || !slices.ContainsFunc(ve.Problems, func(p round.FieldError) bool { return strings.Contains(p.Reason, tc.want) }) {
 				t.Fatalf("got %v, want a problem containing %q", err, tc.want)
 			}
 		})
 	}
-}
-
-func asValidation(err error, target **round.ValidationError) bool {
-	ve, ok := err.(*round.ValidationError)
-	if ok {
-		*target = ve
-	}
-	return ok
 }
