@@ -128,13 +128,9 @@ func (s *Store) ListEvents(ctx context.Context, f audit.Filter) ([]audit.Event, 
 		limit = 1000
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.Collection(colEvents).Find(ctx, filter, opts)
+	docs, err := findAll[eventDoc](ctx, s.db.Collection(colEvents), filter, "list events", opts)
 	if err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
-	}
-	var docs []eventDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list events: %w", err)
+		return nil, err
 	}
 	out := make([]audit.Event, len(docs))
 	for i, d := range docs {

@@ -148,5 +148,18 @@ func isNotFound(err error) bool {
 	return errors.Is(err, mongo.ErrNoDocuments)
 }
 
+// findAll runs a query and decodes every document it returns; what names the listing in errors.
+func findAll[D any](ctx context.Context, col *mongo.Collection, filter any, what string, opts ...options.Lister[options.FindOptions]) ([]D, error) {
+	cur, err := col.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return docs, nil
+}
+
 // byID is the one filter shape the embedded store serves from an index.
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }

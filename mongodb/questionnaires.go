@@ -189,13 +189,9 @@ func (s *Store) Questionnaire(ctx context.Context, code string) (*questionnaire.
 // Questionnaires implements questionnaire.Store. An index has a handful of questionnaires, so
 // the full listing is cheap on both servers; it may show a projection one write behind.
 func (s *Store) Questionnaires(ctx context.Context) ([]questionnaire.Questionnaire, error) {
-	cur, err := s.db.Collection(colQuestionnaires).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := findAll[questionnaireJSON](ctx, s.db.Collection(colQuestionnaires), bson.D{}, "list questionnaires", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, fmt.Errorf("list questionnaires: %w", err)
-	}
-	var docs []questionnaireJSON
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list questionnaires: %w", err)
+		return nil, err
 	}
 	out := make([]questionnaire.Questionnaire, 0, len(docs))
 	for _, d := range docs {
@@ -256,13 +252,9 @@ func (s *Store) writeVersionProjection(ctx context.Context, st versionJSON) {
 // out; each listed version is then brought up to date from its log with one point read.
 func (s *Store) Versions(ctx context.Context, code string) ([]questionnaire.Version, error) {
 	opts := options.Find().SetProjection(bson.D{{Key: "definition", Value: 0}})
-	cur, err := s.db.Collection(colQuestionnaireVersions).Find(ctx, bson.D{{Key: "questionnaire", Value: code}}, opts)
+	docs, err := findAll[versionDoc](ctx, s.db.Collection(colQuestionnaireVersions), bson.D{{Key: "questionnaire", Value: code}}, "list questionnaire versions", opts)
 	if err != nil {
-		return nil, fmt.Errorf("list questionnaire versions: %w", err)
-	}
-	var docs []versionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list questionnaire versions: %w", err)
+		return nil, err
 	}
 	out := make([]questionnaire.Version, 0, len(docs))
 	for _, d := range docs {

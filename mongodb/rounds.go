@@ -145,13 +145,9 @@ func (s *Store) SaveRound(ctx context.Context, before, r *round.Round, action st
 // Rounds implements round.RoundStore. Rounds are few (one or two a year per index), so a full
 // listing is cheap on both servers.
 func (s *Store) Rounds(ctx context.Context) ([]round.Round, error) {
-	cur, err := s.db.Collection(colRounds).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := findAll[roundJSON](ctx, s.db.Collection(colRounds), bson.D{}, "list rounds", options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, fmt.Errorf("list rounds: %w", err)
-	}
-	var docs []roundJSON
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list rounds: %w", err)
+		return nil, err
 	}
 	out := make([]round.Round, 0, len(docs))
 	for _, d := range docs {

@@ -255,13 +255,9 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]auth.
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 	}
 	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	cur, err := s.db.Collection(colUsers).Find(ctx, filter, opts)
+	docs, err := findAll[userDoc](ctx, s.db.Collection(colUsers), filter, "list users", opts)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, err
 	}
 	out := make([]auth.StoredUser, len(docs))
 	for i, d := range docs {
@@ -289,13 +285,9 @@ func (s *Store) LastLogins(ctx context.Context, ids []string) (map[string]time.T
 	if len(ids) > 1 {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}}
 	}
-	cur, err := s.db.Collection(colUserLogins).Find(ctx, filter)
+	docs, err := findAll[loginDoc](ctx, s.db.Collection(colUserLogins), filter, "read last logins")
 	if err != nil {
-		return nil, fmt.Errorf("read last logins: %w", err)
-	}
-	var docs []loginDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("read last logins: %w", err)
+		return nil, err
 	}
 	for _, d := range docs {
 		out[d.ID] = d.At.UTC()
