@@ -3,7 +3,10 @@
 // starts its own service on loopback with a fresh store in a temporary directory, sends traffic
 // only there, and stops by itself. The figures go to docs/performance.md.
 //
-//	go run ./tools/loadtest [-duration 10s] [-clients 16,100]
+//	go run ./tools/loadtest [-duration 10s] [-clients 16,100] [-indicators 170] [-countries 128] [-import=true]
+//
+// Besides throughput and latency it reports, per operation, the bytes the process allocated
+// (client and service together, both run here) and the store round trips.
 package main
 
 import (
@@ -36,12 +39,16 @@ import (
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
-const indicators = 170
+// indicators is the size of every sheet; countries how many sheets the round has.
+var indicators, countryCount = 170, 128
 
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each measured phase runs")
 	clientList := flag.String("clients", "16,100", "concurrent clients, comma-separated")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.IntVar(&indicators, "indicators", indicators, "indicators per sheet")
+	flag.IntVar(&countryCount, "countries", countryCount, "countries (sheets) in the round; at least the largest client count")
+	withImport := flag.Bool("import", true, "also measure the bulk import of 40,000 answers")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -49,7 +56,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	if err := run(*duration, *clientList); err != nil {
+	if err := run(*duration, *clientList, *withImport); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -59,7 +66,7 @@ func main() {
 // commands counts store round trips, to express a save in round trips.
 var commands atomic.Int64
 
-func run(duration time.Duration, clientList string) error {
+func run(duration time.Duration, clientList string, withImport bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "expertsurvey-load-")
 	if err != nil {
@@ -89,8 +96,8 @@ func run(duration time.Duration, clientList string) error {
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 
-	fmt.Printf("# expertsurvey load test\n\n%s, %d CPUs (GOMAXPROCS %d), embedded store (FerretDB 1.24, SQLite), %s per phase\n\n",
-		time.Now().UTC().Format(time.DateOnly), runtime.NumCPU(), runtime.GOMAXPROCS(0), duration)
+	fmt.Printf("# expertsurvey load test\n\n%s, %d CPUs (GOMAXPROCS %d), embedded store (FerretDB 1.24, SQLite), %s per phase, sheets of %d indicators, %d countries\n\n",
+		time.Now().UTC().Format(time.DateOnly), runtime.NumCPU(), runtime.GOMAXPROCS(0), duration, indicators, countryCount)
 
 	token, err := setUp(ctx, a)
 	if err != nil {
@@ -106,17 +113,25 @@ func run(duration time.Duration, clientList string) error {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 
-	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	for _, n := range counts {
+		if n > countryCount {
+			return fmt.Errorf("%d clients need at least as many countries (-countries)", n)
+		}
 		raw := rawInserts(ctx, store, n, duration)
 		fmt.Println(raw.row("raw driver insert (one write)", n))
 		saves := apiSaves(client, base, token, n, duration)
-		fmt.Println(saves.row("API answer save (GET-free PUT, If-Match)", n))
+		fmt.Println(saves.row("API answer save (PUT with If-Match)", n))
+		reads := apiReads(client, base, token, n, duration)
+		fmt.Println(reads.row("API read one answer", n))
 		loads := apiLoads(client, base, token, n, duration)
-		fmt.Println(loads.row("API sheet load (170 answers with sources)", n))
-		fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | |\n", n,
+		fmt.Println(loads.row(fmt.Sprintf("API sheet load (%d answers with sources)", indicators), n))
+		fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | | |\n", n,
 			100*saves.rate()*saves.tripsPerOp()/raw.rate())
+	}
+	if !withImport {
+		return nil
 	}
 	took, n, err := bulkImport(ctx, client, base, token)
 	if err != nil {
@@ -153,7 +168,7 @@ func instrument() *questionnaire.Definition {
 		}
 		dg := g.Children[k].Group
 		dg.Children = append(dg.Children, questionnaire.Node{Indicator: &questionnaire.Indicator{
-			Code: fmt.Sprintf("I%03d", i), Title: questionnaire.Text{"en": "Indicator"}, Question: questionnaire.Text{"en": "Question?"},
+			Code: fmt.Sprintf("I%04d", i), Title: questionnaire.Text{"en": "Indicator"}, Question: questionnaire.Text{"en": "Question?"},
 			Type: questionnaire.SingleChoice, SourceRequired: true,
 			Options: []questionnaire.Option{{Code: "full", Label: questionnaire.Text{"en": "Full"}, Score: score(100)}, {Code: "partial", Label: questionnaire.Text{"en": "Partial"}, Score: score(50)}, {Code: "none", Label: questionnaire.Text{"en": "None"}, Score: score(0)}},
 		}})
@@ -161,8 +176,8 @@ func instrument() *questionnaire.Definition {
 	return d
 }
 
-// setUp publishes the instrument, opens a round of 128 countries whose sheets are full (170
-// answers with two sources each), and returns a coordinator's access token.
+// setUp publishes the instrument, opens a round whose sheets are full (every indicator
+// answered, with two sources each), and returns a coordinator's access token.
 func setUp(ctx context.Context, a *app.App) (string, error) {
 	ctx = audit.WithOrigin(ctx, audit.SystemActor, "load")
 	admin := auth.Principal{UserID: audit.SystemActor, Admin: true}
@@ -173,7 +188,7 @@ func setUp(ctx context.Context, a *app.App) (string, error) {
 	if _, err := a.Questionnaires.Import(ctx, admin, &def, questionnaire.ImportOptions{Format: questionnaire.FormatJSON, Version: "1", Publish: true}); err != nil {
 		return "", err
 	}
-	r, err := a.Rounds.CreateRound(ctx, admin, round.RoundInput{ID: "load", Name: "Load", Questionnaire: "load", QuestionnaireVer: "1", Countries: countries(128)})
+	r, err := a.Rounds.CreateRound(ctx, admin, round.RoundInput{ID: "load", Name: "Load", Questionnaire: "load", QuestionnaireVer: "1", Countries: countries(countryCount)})
 	if err != nil {
 		return "", err
 	}
@@ -181,10 +196,10 @@ func setUp(ctx context.Context, a *app.App) (string, error) {
 		return "", err
 	}
 	var rows []round.ImportRow
-	for _, c := range countries(128) {
+	for _, c := range countries(countryCount) {
 		for i := range indicators {
 			for s := range 2 {
-				v := map[string]string{"country": c, "indicator": fmt.Sprintf("I%03d", i), "source_kind": "law",
+				v := map[string]string{"country": c, "indicator": fmt.Sprintf("I%04d", i), "source_kind": "law",
 					"source_title": fmt.Sprintf("Act %d", s), "source_url": "https://example.org/act", "source_reference": "§ 4(2)"}
 				if s == 0 {
 					v["option"], v["comment"] = "partial", strings.Repeat("The law grants equal access with exceptions. ", 6)
@@ -207,12 +222,13 @@ func setUp(ctx context.Context, a *app.App) (string, error) {
 	return sess.AccessToken, err
 }
 
-// result is one phase's latencies and store command count.
+// result is one phase's latencies, store command count and allocated bytes.
 type result struct {
-	lat      []time.Duration
-	took     time.Duration
-	commands int64
-	failed   int
+	lat       []time.Duration
+	took      time.Duration
+	commands  int64
+	allocated uint64
+	failed    int
 }
 
 func (r *result) rate() float64 { return float64(len(r.lat)) / r.took.Seconds() }
@@ -237,8 +253,12 @@ func (r *result) row(name string, clients int) string {
 	if r.failed > 0 {
 		fail = fmt.Sprintf(" (%d failed)", r.failed)
 	}
-	return fmt.Sprintf("| %s%s | %d | %.0f | %.1f ms | %.1f ms | %.1f |", name, fail, clients, r.rate(),
-		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp())
+	perOp := uint64(0)
+	if len(r.lat) > 0 {
+		perOp = r.allocated / uint64(len(r.lat))
+	}
+	return fmt.Sprintf("| %s%s | %d | %.0f | %.1f ms | %.1f ms | %.1f | %.1f kB |", name, fail, clients, r.rate(),
+		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp(), float64(perOp)/1000)
 }
 
 // measure runs op on n goroutines for d and gathers latencies.
@@ -247,6 +267,9 @@ func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	before := commands.Load()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	allocBefore := ms.TotalAlloc
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range n {
@@ -272,6 +295,8 @@ func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 	wg.Wait()
 	res.took = time.Since(start)
 	res.commands = commands.Load() - before
+	runtime.ReadMemStats(&ms)
+	res.allocated = ms.TotalAlloc - allocBefore
 	return res
 }
 
@@ -287,7 +312,7 @@ func rawInserts(ctx context.Context, store *mongodb.Store, n int, d time.Duratio
 // etags keeps the ETag of every answer written, per country, across phases: worker w writes
 // only country w, so that every request is a save and no lock is needed.
 var etags = func() []map[string]string {
-	m := make([]map[string]string, 128)
+	m := make([]map[string]string, 1024)
 	for i := range m {
 		m[i] = map[string]string{}
 	}
@@ -297,10 +322,10 @@ var etags = func() []map[string]string {
 // apiSaves: each client saves answers of its own country's sheet, keeping the ETags it was
 // given, so that every request is a save.
 func apiSaves(client *http.Client, base, token string, n int, d time.Duration) *result {
-	cs := countries(128)
+	cs := countries(countryCount)
 	return measure(n, d, func(w, i int) error {
 		country := cs[w%len(cs)]
-		code := fmt.Sprintf("I%03d", (i*7+w)%indicators)
+		code := fmt.Sprintf("I%04d", (i*7+w)%indicators)
 		etag, ok := etags[w][code]
 		if !ok {
 			etag = strconv.Quote(strconv.Itoa(1)) // every answer was imported once
@@ -328,8 +353,28 @@ func apiSaves(client *http.Client, base, token string, n int, d time.Duration) *
 	})
 }
 
+// apiReads: each client reads answers of its own country, one at a time.
+func apiReads(client *http.Client, base, token string, n int, d time.Duration) *result {
+	cs := countries(countryCount)
+	return measure(n, d, func(w, i int) error {
+		code := fmt.Sprintf("I%04d", (i*11+w)%indicators)
+		req, _ := http.NewRequest(http.MethodGet, base+"/v1/rounds/load/countries/"+cs[w]+"/answers/"+code, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
 func apiLoads(client *http.Client, base, token string, n int, d time.Duration) *result {
-	cs := countries(128)
+	cs := countries(countryCount)
 	return measure(n, d, func(w, i int) error {
 		req, _ := http.NewRequest(http.MethodGet, base+"/v1/rounds/load/countries/"+cs[(w+i)%len(cs)], nil)
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -364,7 +409,7 @@ func bulkImport(ctx context.Context, client *http.Client, base, token string) (t
 	n := 0
 	for _, c := range cs {
 		for i := range indicators {
-			fmt.Fprintf(&csv, "%s,I%03d,partial,Imported from the 2019 edition.,law,Act of 2018,https://example.org/2018\n", c, i)
+			fmt.Fprintf(&csv, "%s,I%04d,partial,Imported from the 2019 edition.,law,Act of 2018,https://example.org/2018\n", c, i)
 			n++
 		}
 	}
