@@ -177,9 +177,9 @@ type sheetResponse struct {
 
 func toSheetResponse(v *round.SheetView) sheetResponse {
 	out := sheetResponse{Round: v.Sheet.Round, Country: v.Sheet.Country, Status: string(v.Sheet.Status),
-		RoundStatus: string(v.Round.Status), Progress: toProgress(v.Progress), Answers: make([]answerResponse, len(v.Sheet.Answers))}
-	for i := range v.Sheet.Answers {
-		out.Answers[i] = toAnswerResponse(&v.Sheet.Answers[i])
+		RoundStatus: string(v.Round.Status), Progress: toProgress(v.Progress), Answers: make([]answerResponse, 0, v.Sheet.AnswerCount())}
+	for a := range v.Sheet.EachAnswer() {
+		out.Answers = append(out.Answers, toAnswerResponse(a))
 	}
 	if !v.Sheet.UpdatedAt.IsZero() {
 		t := v.Sheet.UpdatedAt

@@ -107,14 +107,15 @@ func signingKeys(opts Options) (*auth.KeySet, error) {
 	return auth.ParseKeys("dev:" + auth.GenerateKey())
 }
 
-// Prepare waits until the store answers and creates the indexes, retrying until ctx ends, so
-// that the service can start before its store and report readiness when it is there.
+// Prepare waits until the store answers, migrates it to this release's schema and creates the
+// indexes, retrying until ctx ends, so that the service can start before its store and report
+// readiness when it is there. A store written by a newer release is refused at once.
 func (a *App) Prepare(ctx context.Context) error {
 	delay := 100 * time.Millisecond
 	for {
 		err := a.prepareOnce(ctx)
-		if err == nil {
-			return nil
+		if err == nil || errors.Is(err, mongodb.ErrSchemaTooNew) {
+			return err
 		}
 		a.logger.WarnContext(ctx, "store not ready; retrying", "error", err.Error(), "in", delay.String())
 		select {
@@ -130,6 +131,9 @@ func (a *App) prepareOnce(ctx context.Context) error {
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := a.store.Ping(pingCtx); err != nil {
+		return err
+	}
+	if err := a.store.Migrate(ctx); err != nil {
 		return err
 	}
 	return a.store.EnsureIndexes(ctx)

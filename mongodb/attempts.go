@@ -3,7 +3,6 @@ package mongodb
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // colLoginFailures holds one document per failed login: failure k under key (which names the
@@ -31,7 +30,7 @@ func (s *Store) AddFailure(ctx context.Context, key string, limit int) (int, err
 			hi = mid - 1
 		}
 	}
-	now := time.Now().UTC() // kept for a clean-up of old buckets, not for the count
+	now := s.now().UTC() // kept for a clean-up of old buckets, not for the count
 	for k := lo + 1; k <= limit; k++ {
 		won, err := s.insertMarker(ctx, colLoginFailures, failureID(key, k), now)
 		if err != nil {

@@ -13,13 +13,13 @@ import (
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
-// fullSheetChange is a realistic sheet: 170 answers, each with a paragraph of comment and two
+// fullSheetChange is a realistic sheet of n answers, each with a paragraph of comment and two
 // sources.
-func fullSheetChange() *round.Change {
+func fullSheetChange(n int) *round.Change {
 	c := &round.Change{Action: "answers.import"}
-	for i := range 170 {
+	for i := range n {
 		c.Answers = append(c.Answers, round.Answer{
-			Indicator: fmt.Sprintf("IND_%03d", i), Option: "partial",
+			Indicator: fmt.Sprintf("IND_%04d", i), Option: "partial",
 			Comment: strings.Repeat("The law grants equal access with exceptions. ", 8),
 			Sources: []round.Source{
 				{Kind: "law", Title: "Aliens Employment Act", Reference: "§ 4(2)", URL: "https://example.org/law/4", Accessed: "2026-01-15", Language: "de"},
@@ -30,11 +30,16 @@ func fullSheetChange() *round.Change {
 	return c
 }
 
+// sheetSizes are the sheets the benchmarks compare: a small index, MIPEX-like, V-Dem-like and
+// beyond.
+var sheetSizes = []int{50, 500, 2000}
+
 // BenchmarkRawInsert is the store's single-write rate, the yardstick of the save benchmarks.
 func BenchmarkRawInsert(b *testing.B) {
 	s := mongodbtest.New(b)
 	col := s.Database().Collection("raw")
 	var n atomic.Int64
+	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id := n.Add(1)
@@ -45,45 +50,67 @@ func BenchmarkRawInsert(b *testing.B) {
 	})
 }
 
-// BenchmarkSheetSave is one answer saved into a full sheet: the log entry and the projection.
+// BenchmarkSheetSave is one answer saved into a full sheet by 16 concurrent writers over 16
+// sheets, at each sheet size: its cost must not grow with the sheet. storeB/op is what the
+// store was sent per save, log entries and background checkpoints together.
 func BenchmarkSheetSave(b *testing.B) {
-	s := mongodbtest.New(b)
-	ctx := context.Background()
-	const sheets = 16
-	for i := range sheets {
-		full := fullSheetChange()
-		if _, err := s.UpdateSheet(ctx, "r", fmt.Sprintf("C%02d", i), func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var n atomic.Int64
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			country := fmt.Sprintf("C%02d", i%sheets)
-			_, err := s.UpdateSheet(ctx, "r", country, func(*round.Sheet) (*round.Change, error) {
-				return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: fmt.Sprintf("IND_%03d", i%170), Option: "full"}}}, nil
-			})
-			if err != nil {
-				b.Error(err)
+	for _, size := range sheetSizes {
+		b.Run(fmt.Sprintf("answers=%d", size), func(b *testing.B) {
+			s := mongodbtest.New(b)
+			ctx := context.Background()
+			const sheets = 16
+			for i := range sheets {
+				full := fullSheetChange(size)
+				if _, err := s.UpdateSheet(ctx, "r", fmt.Sprintf("C%02d", i), func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+			s.WaitForCheckpoints(ctx)
+			before := s.Stats()
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					country := fmt.Sprintf("C%02d", i%sheets)
+					_, err := s.UpdateSheet(ctx, "r", country, func(*round.Sheet) (*round.Change, error) {
+						return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: fmt.Sprintf("IND_%04d", int(i*7)%size), Option: "full",
+							Comment: "Changed after the 2025 reform.", Sources: []round.Source{{Kind: "law", Title: "Act of 2025", URL: "https://example.org/2025"}}}}}, nil
+					})
+					if err != nil {
+						b.Error(err)
+					}
+				}
+			})
+			s.WaitForCheckpoints(ctx)
+			b.StopTimer()
+			after := s.Stats()
+			written := (after.LogBytes - before.LogBytes) + (after.CheckpointBytes - before.CheckpointBytes)
+			b.ReportMetric(float64(written)/float64(b.N), "storeB/op")
+			if batches := after.LogBatches - before.LogBatches; batches > 0 {
+				b.ReportMetric(float64(after.LogEntries-before.LogEntries)/float64(batches), "entries/batch")
+			}
+		})
+	}
 }
 
-// BenchmarkSheetLoad reads a full sheet: the projection and the probe of the next log position.
+// BenchmarkSheetLoad reads a full sheet: from the cache, with the probe of the next log position.
 func BenchmarkSheetLoad(b *testing.B) {
-	s := mongodbtest.New(b)
-	ctx := context.Background()
-	full := fullSheetChange()
-	if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := s.Sheet(ctx, "r", "AT"); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range sheetSizes {
+		b.Run(fmt.Sprintf("answers=%d", size), func(b *testing.B) {
+			s := mongodbtest.New(b)
+			ctx := context.Background()
+			full := fullSheetChange(size)
+			if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Sheet(ctx, "r", "AT"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 // trail.
 const colEvents = "events"
 
-// eventDoc is the stored form of an audit.Event. Before and after are kept as JSON text: domain
-// states may hold keys with dots or nested arrays, which the embedded store refuses in BSON.
+// eventDoc is the stored form of an audit.Event, as written. Before and after are documents:
+// a sheet's are its own typed documents, other entities' are converted from the JSON of their
+// audit states.
 type eventDoc struct {
 	ID        string    `bson:"_id"`
 	Stream    string    `bson:"stream"`
@@ -26,14 +28,29 @@ type eventDoc struct {
 	Actor     string    `bson:"actor"`
 	Action    string    `bson:"action"`
 	Entity    string    `bson:"entity"`
-	Before    string    `bson:"before,omitempty"`
-	After     string    `bson:"after,omitempty"`
+	Before    any       `bson:"before,omitempty"`
+	After     any       `bson:"after,omitempty"`
 	Time      time.Time `bson:"time"`
 	RequestID string    `bson:"request_id,omitempty"`
 	// State, for entities whose audit after-state leaves out secrets (a user's password hash),
 	// is the entity's whole stored state at this version, so that a projection that fell behind
 	// its log can be rebuilt. It is never returned as part of the audit trail.
 	State any `bson:"state,omitempty"`
+}
+
+// storedEvent is an event as read: before and after stay raw until someone needs them, and may
+// be the JSON text that schema 1 stored.
+type storedEvent struct {
+	ID        string        `bson:"_id"`
+	Stream    string        `bson:"stream"`
+	Seq       int64         `bson:"seq"`
+	Actor     string        `bson:"actor"`
+	Action    string        `bson:"action"`
+	Entity    string        `bson:"entity"`
+	Before    bson.RawValue `bson:"before"`
+	After     bson.RawValue `bson:"after"`
+	Time      time.Time     `bson:"time"`
+	RequestID string        `bson:"request_id"`
 }
 
 // eventID orders lexically as it orders numerically, so a listing by _id is in log order.
@@ -49,10 +66,18 @@ func (s *Store) appendEvent(ctx context.Context, stream string, seq int64, ev au
 
 // appendEventWithState is appendEvent for entities whose projection is rebuilt from state.
 func (s *Store) appendEventWithState(ctx context.Context, stream string, seq int64, ev audit.Event, state any) (bool, error) {
-	doc := toEventDoc(stream, seq, ev)
+	doc, err := toEventDoc(stream, seq, ev)
+	if err != nil {
+		return false, err
+	}
 	doc.State = state
-	_, err := s.db.Collection(colEvents).InsertOne(ctx, doc)
-	if isDuplicateKey(err) {
+	return s.insertEvent(ctx, doc)
+}
+
+// insertEvent writes one log entry with the next group commit.
+func (s *Store) insertEvent(ctx context.Context, doc eventDoc) (bool, error) {
+	err := s.commit.insert(ctx, doc)
+	if errors.Is(err, errDuplicate) {
 		return false, nil
 	}
 	if err != nil {
@@ -61,41 +86,54 @@ func (s *Store) appendEventWithState(ctx context.Context, stream string, seq int
 	return true, nil
 }
 
-// readEvent returns the entry at position seq of stream; a projection whose version is behind
-// its log is repaired by reading forward from there.
-func (s *Store) readEvent(ctx context.Context, stream string, seq int64) (audit.Event, bool, error) {
-	var d eventDoc
+// readStoredEvent returns the entry at position seq of stream; a projection whose version is
+// behind its log is repaired by reading forward from there.
+func (s *Store) readStoredEvent(ctx context.Context, stream string, seq int64) (storedEvent, bool, error) {
+	var d storedEvent
 	err := s.db.Collection(colEvents).FindOne(ctx, byID(eventID(stream, seq))).Decode(&d)
 	if isNotFound(err) {
-		return audit.Event{}, false, nil
+		return storedEvent{}, false, nil
 	}
 	if err != nil {
-		return audit.Event{}, false, fmt.Errorf("read event: %w", err)
+		return storedEvent{}, false, fmt.Errorf("read event: %w", err)
 	}
-	return fromEventDoc(d), true, nil
+	return d, true, nil
 }
 
-func toEventDoc(stream string, seq int64, ev audit.Event) eventDoc {
-	return eventDoc{
+func toEventDoc(stream string, seq int64, ev audit.Event) (eventDoc, error) {
+	d := eventDoc{
 		ID: eventID(stream, seq), Stream: stream, Seq: seq,
 		Actor: ev.Actor, Action: ev.Action, Entity: ev.Entity,
-		Before: string(ev.Before), After: string(ev.After),
 		Time: ev.Time.UTC(), RequestID: ev.RequestID,
 	}
+	// A nil bson.Raw in an interface is not a nil interface: set only what exists, so that
+	// omitempty leaves the field out.
+	if before, err := jsonToBSON(ev.Before); err != nil {
+		return eventDoc{}, err
+	} else if before != nil {
+		d.Before = before
+	}
+	if after, err := jsonToBSON(ev.After); err != nil {
+		return eventDoc{}, err
+	} else if after != nil {
+		d.After = after
+	}
+	return d, nil
 }
 
-func fromEventDoc(d eventDoc) audit.Event {
+func fromStoredEvent(d storedEvent) (audit.Event, error) {
 	ev := audit.Event{
 		ID: d.ID, Actor: d.Actor, Action: d.Action, Entity: d.Entity,
 		Time: d.Time.UTC(), RequestID: d.RequestID,
 	}
-	if d.Before != "" {
-		ev.Before = []byte(d.Before)
+	var err error
+	if ev.Before, err = stateJSON(d.Before); err != nil {
+		return audit.Event{}, fmt.Errorf("event %s: before: %w", d.ID, err)
 	}
-	if d.After != "" {
-		ev.After = []byte(d.After)
+	if ev.After, err = stateJSON(d.After); err != nil {
+		return audit.Event{}, fmt.Errorf("event %s: after: %w", d.ID, err)
 	}
-	return ev
+	return ev, nil
 }
 
 // ListEvents implements audit.Reader.
@@ -127,14 +165,28 @@ func (s *Store) ListEvents(ctx context.Context, f audit.Filter) ([]audit.Event, 
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
-	docs, err := findAll[eventDoc](ctx, s.db.Collection(colEvents), filter, "list events", opts)
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)).
+		SetProjection(bson.D{{Key: "state", Value: 0}})
+	docs, err := findAll[storedEvent](ctx, s.db.Collection(colEvents), filter, "list events", opts)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]audit.Event, len(docs))
 	for i, d := range docs {
-		out[i] = fromEventDoc(d)
+		if out[i], err = fromStoredEvent(d); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// readEvent returns the entry at position seq of stream with its states as JSON, for the
+// stores whose entities are JSON-described audit states.
+func (s *Store) readEvent(ctx context.Context, stream string, seq int64) (audit.Event, bool, error) {
+	d, ok, err := s.readStoredEvent(ctx, stream, seq)
+	if err != nil || !ok {
+		return audit.Event{}, ok, err
+	}
+	ev, err := fromStoredEvent(d)
+	return ev, err == nil, err
 }

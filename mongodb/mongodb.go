@@ -32,6 +32,10 @@ type Config struct {
 	Logger       *slog.Logger
 	// OnCommand, when set, is told the duration of every store command, for metrics.
 	OnCommand func(command string, took time.Duration, failed bool)
+	// CacheBytes bounds the memory of the sheet cache; DefaultCacheBytes when zero.
+	CacheBytes int64
+	// Now is the clock of every time the store writes; time.Now when nil.
+	Now func() time.Time
 }
 
 // Store is an open connection to one database.
@@ -40,11 +44,21 @@ type Store struct {
 	db       *mongo.Database
 	embedded *Embedded
 	uri      string
-	// sheets and roundCache cache states read from the log; they belong to one database.
+	// sheets, roundCache and userCache cache states read from the log; they belong to one
+	// database.
 	sheets     *sheetCache
 	roundCache *roundCache
+	userCache  *userCache
+	// commit writes log entries in batches; checkpoints rewrites sheet projections in the
+	// background.
+	commit      *committer
+	checkpoints *checkpointer
+	writers     keyLock
 	// sqliteDir is the embedded store's directory, empty on another server.
 	sqliteDir string
+	now       func() time.Time
+	logger    *slog.Logger
+	cfg       Config
 }
 
 // Open connects to the configured server, starting the embedded one when no URI is given. It
@@ -57,7 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Database == "" {
 		cfg.Database = "expertsurvey"
 	}
-	s := &Store{uri: cfg.URI, sheets: &sheetCache{}, roundCache: &roundCache{}}
+	s := &Store{uri: cfg.URI}
 	if s.uri == "" {
 		emb, err := StartEmbedded(ctx, cfg.DataDir, cfg.EmbeddedAddr, logger)
 		if err != nil {
@@ -73,8 +87,28 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.client = client
-	s.db = client.Database(cfg.Database)
+	s.init(client.Database(cfg.Database), cfg, logger)
 	return s, nil
+}
+
+// init sets up what belongs to one database: caches, the group committer, the checkpointer.
+func (s *Store) init(db *mongo.Database, cfg Config, logger *slog.Logger) {
+	s.db, s.cfg, s.logger = db, cfg, logger
+	s.now = cfg.Now
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.sheets = newSheetCache(cfg.CacheBytes)
+	s.roundCache = &roundCache{}
+	s.userCache = newUserCache()
+	// The embedded store has one write lock: one batch at a time is its fastest. MongoDB
+	// writes batches of different sheets in parallel.
+	inFlight := 4
+	if s.sqliteDir != "" {
+		inFlight = 1
+	}
+	s.commit = newCommitter(db.Collection(colEvents), inFlight)
+	s.checkpoints = newCheckpointer(s)
 }
 
 // Connect returns a client for uri; the driver connects lazily.
@@ -100,7 +134,9 @@ func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Cl
 // WithDatabase returns a Store on another database of the same connection; tests use it to give
 // every test its own database.
 func (s *Store) WithDatabase(name string) *Store {
-	return &Store{client: s.client, db: s.client.Database(name), uri: s.uri, sheets: &sheetCache{}, roundCache: &roundCache{}, sqliteDir: s.sqliteDir}
+	out := &Store{client: s.client, uri: s.uri, sqliteDir: s.sqliteDir}
+	out.init(s.client.Database(name), s.cfg, s.logger)
+	return out
 }
 
 // URI is the address of the server in use; for the embedded store another instance of the
@@ -118,8 +154,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.client.Ping(ctx, readpref.Primary())
 }
 
-// Close disconnects and, for the embedded store, stops the server after its last write.
+// Close writes the checkpoints still due, disconnects and, for the embedded store, stops the
+// server after its last write.
 func (s *Store) Close(ctx context.Context) error {
+	s.checkpoints.wait(ctx)
 	err := s.client.Disconnect(ctx)
 	s.closeEmbedded()
 	return err
@@ -159,6 +197,16 @@ func findAll[D any](ctx context.Context, col *mongo.Collection, filter any, what
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return docs, nil
+}
+
+// writeProjection stores an entity's current state where readers start from. The log entry
+// already made the change durable; a projection write that fails only means that readers
+// replay that entry until the next write, so it is logged rather than failing the request that
+// has already succeeded.
+func (s *Store) writeProjection(ctx context.Context, collection, id string, doc any) {
+	if _, err := s.db.Collection(collection).ReplaceOne(ctx, byID(id), doc, options.Replace().SetUpsert(true)); err != nil {
+		s.logger.Warn("projection not written; readers replay the log", "collection", collection, "id", id, "err", err)
+	}
 }
 
 // byID is the one filter shape the embedded store serves from an index.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -67,12 +68,19 @@ type versionJSON struct {
 	Definition json.RawMessage `json:"definition,omitempty"`
 }
 
-// versionDoc is the stored projection. The definition is kept as its JSON text: the embedded
-// store refuses dotted keys and nested arrays, and a definition is always read whole.
+// versionDoc is the stored projection, its definition a document (the definition's JSON form,
+// converted once, so that its tree can be queried; schema 1 kept it as JSON text).
 type versionDoc struct {
 	ID         string      `bson:"_id"`
 	Meta       versionMeta `bson:",inline"`
-	Definition string      `bson:"definition,omitempty"`
+	Definition any         `bson:"definition,omitempty"`
+}
+
+// storedVersionDoc is versionDoc as read: either schema's definition.
+type storedVersionDoc struct {
+	ID         string        `bson:"_id"`
+	Meta       versionMeta   `bson:",inline"`
+	Definition bson.RawValue `bson:"definition"`
 }
 
 func toQuestionnaireJSON(q *questionnaire.Questionnaire) questionnaireJSON {
@@ -151,7 +159,7 @@ func (s *Store) CreateQuestionnaire(ctx context.Context, q *questionnaire.Questi
 		return fmt.Errorf("questionnaire %q exists: %w", q.Code, questionnaire.ErrConflict)
 	}
 	// The entry in the log is the write; a lost projection write is repaired by the next read.
-	_, _ = s.db.Collection(colQuestionnaires).ReplaceOne(ctx, byID(q.Code), after, options.Replace().SetUpsert(true))
+	s.writeProjection(ctx, colQuestionnaires, q.Code, after)
 	return nil
 }
 
@@ -181,7 +189,7 @@ func (s *Store) Questionnaire(ctx context.Context, code string) (*questionnaire.
 		return nil, fmt.Errorf("questionnaire %q: %w", code, questionnaire.ErrNotFound)
 	}
 	if behind {
-		_, _ = s.db.Collection(colQuestionnaires).ReplaceOne(ctx, byID(code), d, options.Replace().SetUpsert(true))
+		s.writeProjection(ctx, colQuestionnaires, code, d)
 	}
 	return fromQuestionnaireJSON(d), nil
 }
@@ -202,12 +210,16 @@ func (s *Store) Questionnaires(ctx context.Context) ([]questionnaire.Questionnai
 
 // Version implements questionnaire.Store.
 func (s *Store) Version(ctx context.Context, code, version string) (*questionnaire.Version, error) {
-	var d versionDoc
+	var d storedVersionDoc
 	err := s.db.Collection(colQuestionnaireVersions).FindOne(ctx, byID(versionID(code, version))).Decode(&d)
 	if err != nil && !isNotFound(err) {
 		return nil, fmt.Errorf("read questionnaire version: %w", err)
 	}
-	st := versionJSON{versionMeta: d.Meta, Definition: json.RawMessage(d.Definition)}
+	def, err := stateJSON(d.Definition)
+	if err != nil {
+		return nil, fmt.Errorf("decode definition of %s/%s: %w", code, version, err)
+	}
+	st := versionJSON{versionMeta: d.Meta, Definition: def}
 	n, err := s.catchUpVersion(ctx, code, version, &st)
 	if err != nil {
 		return nil, err
@@ -242,9 +254,20 @@ func (s *Store) catchUpVersion(ctx context.Context, code, version string, st *ve
 	}
 }
 
+// writeVersionProjection stores the version as the projection readers start from. A failed
+// write only means that the next reader replays the log again, so it is logged, not returned.
 func (s *Store) writeVersionProjection(ctx context.Context, st versionJSON) {
-	d := versionDoc{ID: versionID(st.Questionnaire, st.Version), Meta: st.versionMeta, Definition: string(st.Definition)}
-	_, _ = s.db.Collection(colQuestionnaireVersions).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true))
+	d := versionDoc{ID: versionID(st.Questionnaire, st.Version), Meta: st.versionMeta}
+	def, err := jsonToBSON(st.Definition)
+	if err == nil {
+		if def != nil {
+			d.Definition = def
+		}
+		_, err = s.db.Collection(colQuestionnaireVersions).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true))
+	}
+	if err != nil {
+		s.logger.Warn("questionnaire version projection not written; readers replay its log", "version", d.ID, "err", err)
+	}
 }
 
 // Versions implements questionnaire.Store. A questionnaire has a few versions (one every year
@@ -252,7 +275,7 @@ func (s *Store) writeVersionProjection(ctx context.Context, st versionJSON) {
 // out; each listed version is then brought up to date from its log with one point read.
 func (s *Store) Versions(ctx context.Context, code string) ([]questionnaire.Version, error) {
 	opts := options.Find().SetProjection(bson.D{{Key: "definition", Value: 0}})
-	docs, err := findAll[versionDoc](ctx, s.db.Collection(colQuestionnaireVersions), bson.D{{Key: "questionnaire", Value: code}}, "list questionnaire versions", opts)
+	docs, err := findAll[storedVersionDoc](ctx, s.db.Collection(colQuestionnaireVersions), bson.D{{Key: "questionnaire", Value: code}}, "list questionnaire versions", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +316,9 @@ func (s *Store) SaveVersion(ctx context.Context, before, v *questionnaire.Versio
 		return err
 	}
 	won, err := s.appendEvent(ctx, stream, v.Revision, ev)
+	if errors.Is(err, errNotStorable) {
+		return fmt.Errorf("%w: the definition cannot be stored: %w", questionnaire.ErrInvalid, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -138,7 +138,7 @@ func (s *Store) SaveRound(ctx context.Context, before, r *round.Round, action st
 		return fmt.Errorf("round %q changed since version %d: %w", r.ID, before.Version, round.ErrStale)
 	}
 	s.roundCache.put(after)
-	_, _ = s.db.Collection(colRounds).ReplaceOne(ctx, byID(r.ID), after, options.Replace().SetUpsert(true))
+	s.writeProjection(ctx, colRounds, r.ID, after)
 	return nil
 }
 

@@ -2,12 +2,11 @@ package mongodb
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/expertsurvey/expertsurvey/audit"
@@ -15,7 +14,7 @@ import (
 )
 
 // colSheets holds one projection document per sheet, keyed "round/country", with all its
-// current answers: a sheet is read whole, by _id, in one point read.
+// current answers as an array of documents: a sheet is read whole, by _id, in one point read.
 const colSheets = "sheets"
 
 // maxAppendAttempts bounds how often one write is re-decided after losing the race for the
@@ -23,400 +22,452 @@ const colSheets = "sheets"
 // a storm of writes to one sheet; the caller then gets ErrConflict and may retry.
 const maxAppendAttempts = 200
 
-// sheetDoc is the stored projection. The answers are kept as JSON text: they are read and
-// written whole, never queried, and text keeps the embedded store's BSON limits (no dotted keys,
-// no nested arrays) out of the domain's way.
+// The stored forms of a sheet's answers. Each field has the same name in BSON and in JSON: the
+// JSON names are those schema 1 stored as text, which decodeState still reads.
+type sourceDoc struct {
+	Kind      string `json:"kind" bson:"kind"`
+	Title     string `json:"title,omitempty" bson:"title,omitempty"`
+	Reference string `json:"reference,omitempty" bson:"reference,omitempty"`
+	URL       string `json:"url,omitempty" bson:"url,omitempty"`
+	TextDate  string `json:"text_date,omitempty" bson:"text_date,omitempty"`
+	Accessed  string `json:"accessed,omitempty" bson:"accessed,omitempty"`
+	Language  string `json:"language,omitempty" bson:"language,omitempty"`
+	Excerpt   string `json:"excerpt,omitempty" bson:"excerpt,omitempty"`
+}
+
+type answerDoc struct {
+	Indicator     string       `json:"indicator" bson:"indicator"`
+	Option        string       `json:"option,omitempty" bson:"option,omitempty"`
+	Value         *float64     `json:"value,omitempty" bson:"value,omitempty"`
+	Text          string       `json:"text,omitempty" bson:"text,omitempty"`
+	NotApplicable bool         `json:"not_applicable,omitempty" bson:"not_applicable,omitempty"`
+	NAReason      string       `json:"na_reason,omitempty" bson:"na_reason,omitempty"`
+	Comment       string       `json:"comment,omitempty" bson:"comment,omitempty"`
+	Sources       []sourceDoc  `json:"sources,omitempty" bson:"sources,omitempty"`
+	Carried       bool         `json:"carried,omitempty" bson:"carried,omitempty"`
+	Previous      *previousDoc `json:"previous,omitempty" bson:"previous,omitempty"`
+	Changed       bool         `json:"changed,omitempty" bson:"changed,omitempty"`
+	Justification string       `json:"justification,omitempty" bson:"justification,omitempty"`
+	Inapplicable  bool         `json:"inapplicable,omitempty" bson:"inapplicable,omitempty"`
+	Version       int          `json:"version,omitempty" bson:"version,omitempty"`
+	UpdatedBy     string       `json:"updated_by,omitempty" bson:"updated_by,omitempty"`
+	UpdatedAt     *time.Time   `json:"updated_at,omitempty" bson:"updated_at,omitempty"`
+	// History lists the sheet log positions of the answer's versions, oldest first.
+	History []int64 `json:"history,omitempty" bson:"history,omitempty"`
+}
+
+type previousDoc struct {
+	Round         string      `json:"round" bson:"round"`
+	Option        string      `json:"option,omitempty" bson:"option,omitempty"`
+	Value         *float64    `json:"value,omitempty" bson:"value,omitempty"`
+	Text          string      `json:"text,omitempty" bson:"text,omitempty"`
+	NotApplicable bool        `json:"not_applicable,omitempty" bson:"not_applicable,omitempty"`
+	Sources       []sourceDoc `json:"sources,omitempty" bson:"sources,omitempty"`
+}
+
+// changeDoc is a sheet log entry's after-state: enough to replay the change.
+type changeDoc struct {
+	Action  string      `json:"action" bson:"action"`
+	Answers []answerDoc `json:"answers,omitempty" bson:"answers,omitempty"`
+	Status  string      `json:"status,omitempty" bson:"status,omitempty"`
+	Reason  string      `json:"reason,omitempty" bson:"reason,omitempty"`
+}
+
+// beforeDoc is the state a change replaced, for the audit trail.
+type beforeDoc struct {
+	Answers []answerDoc `json:"answers,omitempty" bson:"answers,omitempty"`
+	Status  string      `json:"status" bson:"status"`
+}
+
+// sheetDoc is the stored projection, a checkpoint of the log.
 type sheetDoc struct {
-	ID        string    `bson:"_id"`
-	Round     string    `bson:"round"`
-	Country   string    `bson:"country"`
-	Status    string    `bson:"status"`
-	Seq       int64     `bson:"seq"`
-	Answers   string    `bson:"answers"`
-	UpdatedAt time.Time `bson:"updated_at"`
-	UpdatedBy string    `bson:"updated_by"`
+	ID        string      `bson:"_id"`
+	Round     string      `bson:"round"`
+	Country   string      `bson:"country"`
+	Status    string      `bson:"status"`
+	Seq       int64       `bson:"seq"`
+	Answers   []answerDoc `bson:"answers"`
+	UpdatedAt time.Time   `bson:"updated_at"`
+	UpdatedBy string      `bson:"updated_by"`
 }
 
-type sourceJSON struct {
-	Kind      string `json:"kind"`
-	Title     string `json:"title,omitempty"`
-	Reference string `json:"reference,omitempty"`
-	URL       string `json:"url,omitempty"`
-	TextDate  string `json:"text_date,omitempty"`
-	Accessed  string `json:"accessed,omitempty"`
-	Language  string `json:"language,omitempty"`
-	Excerpt   string `json:"excerpt,omitempty"`
+// storedSheet is sheetDoc as read: schema 1 stored the answers as JSON text.
+type storedSheet struct {
+	ID        string        `bson:"_id"`
+	Round     string        `bson:"round"`
+	Country   string        `bson:"country"`
+	Status    string        `bson:"status"`
+	Seq       int64         `bson:"seq"`
+	Answers   bson.RawValue `bson:"answers"`
+	UpdatedAt time.Time     `bson:"updated_at"`
+	UpdatedBy string        `bson:"updated_by"`
 }
 
-type answerJSON struct {
-	Indicator     string        `json:"indicator"`
-	Option        string        `json:"option,omitempty"`
-	Value         *float64      `json:"value,omitempty"`
-	Text          string        `json:"text,omitempty"`
-	NotApplicable bool          `json:"not_applicable,omitempty"`
-	NAReason      string        `json:"na_reason,omitempty"`
-	Comment       string        `json:"comment,omitempty"`
-	Sources       []sourceJSON  `json:"sources,omitempty"`
-	Carried       bool          `json:"carried,omitempty"`
-	Previous      *previousJSON `json:"previous,omitempty"`
-	Changed       bool          `json:"changed,omitempty"`
-	Justification string        `json:"justification,omitempty"`
-	Inapplicable  bool          `json:"inapplicable,omitempty"`
-	Version       int           `json:"version,omitempty"`
-	UpdatedBy     string        `json:"updated_by,omitempty"`
-	UpdatedAt     time.Time     `json:"updated_at,omitzero"`
-	History       []int64       `json:"history,omitempty"`
-}
-
-type previousJSON struct {
-	Round         string       `json:"round"`
-	Option        string       `json:"option,omitempty"`
-	Value         *float64     `json:"value,omitempty"`
-	Text          string       `json:"text,omitempty"`
-	NotApplicable bool         `json:"not_applicable,omitempty"`
-	Sources       []sourceJSON `json:"sources,omitempty"`
-}
-
-func toPreviousJSON(p *round.Previous) *previousJSON {
-	if p == nil {
+func toSourceDocs(in []round.Source) []sourceDoc {
+	if len(in) == 0 {
 		return nil
 	}
-	out := &previousJSON{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text, NotApplicable: p.NotApplicable}
-	for _, s := range p.Sources {
-		out.Sources = append(out.Sources, toSourceJSON(s))
+	out := make([]sourceDoc, len(in))
+	for i, s := range in {
+		out[i] = sourceDoc{Kind: string(s.Kind), Title: s.Title, Reference: s.Reference, URL: s.URL,
+			TextDate: s.TextDate, Accessed: s.Accessed, Language: s.Language, Excerpt: s.Excerpt}
 	}
 	return out
 }
 
-func fromPreviousJSON(p *previousJSON) *round.Previous {
-	if p == nil {
+func fromSourceDocs(in []sourceDoc) []round.Source {
+	if len(in) == 0 {
 		return nil
 	}
-	out := &round.Previous{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text, NotApplicable: p.NotApplicable}
-	for _, s := range p.Sources {
-		out.Sources = append(out.Sources, fromSourceJSON(s))
+	out := make([]round.Source, len(in))
+	for i, s := range in {
+		out[i] = round.Source{Kind: round.SourceKind(s.Kind), Title: s.Title, Reference: s.Reference, URL: s.URL,
+			TextDate: s.TextDate, Accessed: s.Accessed, Language: s.Language, Excerpt: s.Excerpt}
 	}
 	return out
 }
 
-// changeJSON is a sheet log entry's after-state: enough to replay the change.
-type changeJSON struct {
-	Action  string       `json:"action"`
-	Answers []answerJSON `json:"answers,omitempty"`
-	Status  string       `json:"status,omitempty"`
-	Reason  string       `json:"reason,omitempty"`
-}
-
-// beforeJSON is the state a change replaced, for the audit trail.
-type beforeJSON struct {
-	Answers []answerJSON `json:"answers,omitempty"`
-	Status  string       `json:"status"`
-}
-
-func toSourceJSON(s round.Source) sourceJSON {
-	return sourceJSON{Kind: string(s.Kind), Title: s.Title, Reference: s.Reference, URL: s.URL,
-		TextDate: s.TextDate, Accessed: s.Accessed, Language: s.Language, Excerpt: s.Excerpt}
-}
-
-func fromSourceJSON(s sourceJSON) round.Source {
-	return round.Source{Kind: round.SourceKind(s.Kind), Title: s.Title, Reference: s.Reference, URL: s.URL,
-		TextDate: s.TextDate, Accessed: s.Accessed, Language: s.Language, Excerpt: s.Excerpt}
-}
-
-func toAnswerJSON(a round.Answer) answerJSON {
-	out := answerJSON{
+func toAnswerDoc(a *round.Answer) answerDoc {
+	out := answerDoc{
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
-		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment,
-		Carried: a.Carried, Previous: toPreviousJSON(a.Previous), Changed: a.Changed, Justification: a.Justification,
-		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt, History: a.History,
+		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment, Sources: toSourceDocs(a.Sources),
+		Carried: a.Carried, Changed: a.Changed, Justification: a.Justification,
+		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, History: a.History,
 	}
-	for _, s := range a.Sources {
-		out.Sources = append(out.Sources, toSourceJSON(s))
+	if !a.UpdatedAt.IsZero() {
+		t := a.UpdatedAt.UTC()
+		out.UpdatedAt = &t
+	}
+	if p := a.Previous; p != nil {
+		out.Previous = &previousDoc{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text,
+			NotApplicable: p.NotApplicable, Sources: toSourceDocs(p.Sources)}
 	}
 	return out
 }
 
-func fromAnswerJSON(a answerJSON) round.Answer {
+func fromAnswerDoc(a answerDoc) round.Answer {
 	out := round.Answer{
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
-		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment,
-		Carried: a.Carried, Previous: fromPreviousJSON(a.Previous), Changed: a.Changed, Justification: a.Justification,
-		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, UpdatedAt: a.UpdatedAt.UTC(), History: a.History,
+		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment, Sources: fromSourceDocs(a.Sources),
+		Carried: a.Carried, Changed: a.Changed, Justification: a.Justification,
+		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, History: a.History,
 	}
-	for _, s := range a.Sources {
-		out.Sources = append(out.Sources, fromSourceJSON(s))
+	if a.UpdatedAt != nil {
+		out.UpdatedAt = a.UpdatedAt.UTC()
+	}
+	if p := a.Previous; p != nil {
+		out.Previous = &round.Previous{Round: p.Round, Option: p.Option, Value: p.Value, Text: p.Text,
+			NotApplicable: p.NotApplicable, Sources: fromSourceDocs(p.Sources)}
 	}
 	return out
 }
 
-func toSheetDoc(s *round.Sheet) (sheetDoc, error) {
-	answers := make([]answerJSON, len(s.Answers))
-	for i, a := range s.Answers {
-		answers[i] = toAnswerJSON(a)
-	}
-	b, err := json.Marshal(answers)
-	if err != nil {
-		return sheetDoc{}, fmt.Errorf("encode sheet %s: %w", s.ID(), err)
+func toSheetDoc(s *round.Sheet) sheetDoc {
+	answers := make([]answerDoc, 0, s.AnswerCount())
+	for a := range s.EachAnswer() {
+		answers = append(answers, toAnswerDoc(a))
 	}
 	return sheetDoc{ID: s.ID(), Round: s.Round, Country: s.Country, Status: string(s.Status), Seq: s.Seq,
-		Answers: string(b), UpdatedAt: s.UpdatedAt.UTC(), UpdatedBy: s.UpdatedBy}, nil
+		Answers: answers, UpdatedAt: s.UpdatedAt.UTC(), UpdatedBy: s.UpdatedBy}
 }
 
-func fromSheetDoc(d sheetDoc) (*round.Sheet, error) {
-	var answers []answerJSON
-	if err := json.Unmarshal([]byte(d.Answers), &answers); err != nil {
-		return nil, fmt.Errorf("decode sheet %s: %w", d.ID, err)
+func fromStoredSheet(d storedSheet) (*round.Sheet, error) {
+	var answers []answerDoc
+	switch d.Answers.Type {
+	case bson.TypeArray:
+		if err := d.Answers.Unmarshal(&answers); err != nil {
+			return nil, fmt.Errorf("decode sheet %s: %w", d.ID, err)
+		}
+	case 0, bson.TypeNull:
+	default:
+		if err := decodeState(d.Answers, &answers); err != nil {
+			return nil, fmt.Errorf("decode sheet %s: %w", d.ID, err)
+		}
 	}
 	s := &round.Sheet{Round: d.Round, Country: d.Country, Status: round.SheetStatus(d.Status), Seq: d.Seq,
-		UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy, Answers: make([]round.Answer, len(answers))}
+		UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy}
+	list := make([]round.Answer, len(answers))
 	for i, a := range answers {
-		s.Answers[i] = fromAnswerJSON(a)
+		list[i] = fromAnswerDoc(a)
 	}
+	s.SetAnswers(list)
 	return s, nil
 }
 
-func toChangeJSON(c round.Change) changeJSON {
-	out := changeJSON{Action: c.Action, Status: string(c.Status), Reason: c.Reason}
-	for _, a := range c.Answers {
-		j := toAnswerJSON(a)
+func toChangeDoc(c *round.Change) changeDoc {
+	out := changeDoc{Action: c.Action, Status: string(c.Status), Reason: c.Reason}
+	for i := range c.Answers {
+		d := toAnswerDoc(&c.Answers[i])
 		// Version, author and history are the log's to assign when the change is applied.
-		j.Version, j.UpdatedBy, j.UpdatedAt, j.History = 0, "", time.Time{}, nil
-		out.Answers = append(out.Answers, j)
+		d.Version, d.UpdatedBy, d.UpdatedAt, d.History = 0, "", nil, nil
+		out.Answers = append(out.Answers, d)
 	}
 	return out
 }
 
-func fromChangeJSON(c changeJSON) round.Change {
+func fromChangeDoc(c changeDoc) round.Change {
 	out := round.Change{Action: c.Action, Status: round.SheetStatus(c.Status), Reason: c.Reason}
 	for _, a := range c.Answers {
-		out.Answers = append(out.Answers, fromAnswerJSON(a))
+		out.Answers = append(out.Answers, fromAnswerDoc(a))
 	}
 	return out
 }
 
 func sheetStream(roundID, country string) string { return "sheet/" + roundID + "/" + country }
 
-// Sheet implements round.SheetStore.
+// Sheet implements round.SheetStore. It probes the log for entries this instance has not seen,
+// so a read sees every write acknowledged before it, by any instance.
 func (s *Store) Sheet(ctx context.Context, roundID, country string) (*round.Sheet, error) {
-	sh, behind, err := s.loadSheet(ctx, roundID, country)
+	sh, err := s.loadSheet(ctx, roundID, country, true)
 	if err != nil {
 		return nil, err
 	}
 	if sh.Seq == 0 {
 		return nil, fmt.Errorf("sheet %s: %w", round.SheetID(roundID, country), round.ErrNotFound)
 	}
-	if behind {
-		// The stored projection is a checkpoint or more behind (its writer stopped, or this
-		// instance only reads): store the caught-up state so that others replay less.
-		s.writeSheetProjection(ctx, sh)
-	}
 	return sh, nil
 }
 
-// loadSheet returns the sheet with every log entry applied: from this process's cache when it
-// has the sheet, otherwise from the stored projection, then replaying the entries written after
-// it (one probe when there are none). behind reports that the stored projection is a checkpoint
-// or more behind the log. A sheet nobody wrote to yet comes back empty at position 0.
-func (s *Store) loadSheet(ctx context.Context, roundID, country string) (*round.Sheet, bool, error) {
+// loadSheet returns a copy of the sheet that the caller may change: from this process's cache
+// when it has the sheet, otherwise from the stored projection and the log entries written after
+// it. probe asks to look for entries after the cached state too (one point read when there are
+// none). A sheet nobody wrote to yet comes back empty at position 0.
+func (s *Store) loadSheet(ctx context.Context, roundID, country string, probe bool) (*round.Sheet, error) {
 	id := round.SheetID(roundID, country)
-	sh, stored := s.sheets.get(id)
-	if sh == nil {
-		var d sheetDoc
+	cached, stored := s.sheets.get(id)
+	var sh *round.Sheet
+	if cached != nil {
+		sh = cached.Clone()
+		if !probe {
+			return sh, nil
+		}
+	} else {
+		var d storedSheet
 		err := s.db.Collection(colSheets).FindOne(ctx, byID(id)).Decode(&d)
 		switch {
 		case isNotFound(err):
 			// The projection of a new sheet may not be written yet: its log decides.
 			sh = &round.Sheet{Round: roundID, Country: country, Status: round.SheetNotStarted}
 		case err != nil:
-			return nil, false, fmt.Errorf("read sheet: %w", err)
+			return nil, fmt.Errorf("read sheet: %w", err)
 		default:
-			if sh, err = fromSheetDoc(d); err != nil {
-				return nil, false, err
+			if sh, err = fromStoredSheet(d); err != nil {
+				return nil, err
 			}
 			stored = d.Seq
 		}
 	}
-	if _, err := s.catchUp(ctx, sh); err != nil {
-		return nil, false, err
-	}
-	s.sheets.put(sh, stored)
-	return sh, sh.Seq-stored >= sheetCheckpoint, nil
-}
-
-// catchUp applies the log entries after sh.Seq and tells how many there were.
-func (s *Store) catchUp(ctx context.Context, sh *round.Sheet) (int, error) {
-	n := 0
-	for {
-		ev, ok, err := s.readEvent(ctx, sheetStream(sh.Round, sh.Country), sh.Seq+1)
-		if err != nil || !ok {
-			return n, err
-		}
-		var c changeJSON
-		if err := json.Unmarshal(ev.After, &c); err != nil {
-			return n, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
-		}
-		sh.Apply(fromChangeJSON(c), sh.Seq+1, ev.Actor, ev.Time)
-		n++
-	}
-}
-
-// UpdateSheet implements round.SheetStore. A sheet nobody wrote to yet starts empty: its first
-// change is the insert of entry 1, which races like any other append.
-func (s *Store) UpdateSheet(ctx context.Context, roundID, country string, decide func(*round.Sheet) (*round.Change, error)) (*round.Sheet, error) {
-	sh, _, err := s.loadSheet(ctx, roundID, country)
+	n, err := s.catchUp(ctx, sh)
 	if err != nil {
 		return nil, err
 	}
-	for range maxAppendAttempts {
-		change, err := decide(sh)
+	if cached == nil || n > 0 {
+		s.sheets.put(sh.Clone(), stored)
+		s.maybeCheckpoint(sh, stored)
+	}
+	return sh, nil
+}
+
+// maxCatchUpWindow is how many log entries a cold read asks for at once at most: a projection
+// can be a checkpoint interval behind, and point reads in parallel hide the store's latency.
+const maxCatchUpWindow = 16
+
+// catchUp applies the log entries after sh.Seq and tells how many there were. The first probe
+// is one point read; each time a window is full, the next one is twice as wide, so that one
+// missed entry costs two reads more, and a hundred missed entries a dozen windows.
+func (s *Store) catchUp(ctx context.Context, sh *round.Sheet) (int, error) {
+	stream := sheetStream(sh.Round, sh.Country)
+	n, window := 0, 1
+	for {
+		entries, err := s.readEntries(ctx, stream, sh.Seq+1, window)
 		if err != nil {
-			return nil, err
+			return n, err
 		}
-		if change == nil {
+		for _, e := range entries {
+			sh.Apply(e.Change, e.Seq, e.Actor, e.Time)
+			n++
+		}
+		if len(entries) < window {
+			return n, nil
+		}
+		window = min(2*window, maxCatchUpWindow)
+	}
+}
+
+// readEntries reads up to count consecutive entries of a sheet's log from position from, in
+// parallel, stopping at the first position not written yet.
+func (s *Store) readEntries(ctx context.Context, stream string, from int64, count int) ([]round.Entry, error) {
+	type got struct {
+		entry round.Entry
+		ok    bool
+		err   error
+	}
+	results := make([]got, count)
+	if count == 1 {
+		results[0].entry, results[0].ok, results[0].err = s.readSheetEntry(ctx, stream, from)
+	} else {
+		done := make(chan struct{}, count)
+		for i := range count {
+			go func() {
+				results[i].entry, results[i].ok, results[i].err = s.readSheetEntry(ctx, stream, from+int64(i))
+				done <- struct{}{}
+			}()
+		}
+		for range count {
+			<-done
+		}
+	}
+	var out []round.Entry
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		if !r.ok {
+			break
+		}
+		out = append(out, r.entry)
+	}
+	return out, nil
+}
+
+// readSheetEntry reads one entry of a sheet's log.
+func (s *Store) readSheetEntry(ctx context.Context, stream string, seq int64) (round.Entry, bool, error) {
+	ev, ok, err := s.readStoredEvent(ctx, stream, seq)
+	if err != nil || !ok {
+		return round.Entry{}, ok, err
+	}
+	var c changeDoc
+	if err := decodeState(ev.After, &c); err != nil {
+		return round.Entry{}, false, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
+	}
+	return round.Entry{Seq: seq, Change: fromChangeDoc(c), Actor: ev.Actor, Time: ev.Time.UTC(), RequestID: ev.RequestID}, true, nil
+}
+
+// UpdateSheet implements round.SheetStore. The change is decided on this instance's newest
+// state of the sheet and written at the next position without reading the store first: the
+// unique position is the guard, so a state that another instance has moved past fails the
+// insert, and the write is decided again on the caught-up state. A refusal decided on a cached
+// state is checked against the log before it is returned. A sheet nobody wrote to yet starts
+// empty: its first change is the insert of entry 1, which races like any other append.
+func (s *Store) UpdateSheet(ctx context.Context, roundID, country string, decide func(*round.Sheet) (*round.Change, error)) (*round.Sheet, error) {
+	defer s.writers.lock(round.SheetID(roundID, country))()
+	sh, err := s.loadSheet(ctx, roundID, country, false)
+	if err != nil {
+		return nil, err
+	}
+	probed := false
+	for range maxAppendAttempts {
+		change, err := decide(sh.Clone())
+		if err != nil || change == nil {
+			if !probed {
+				// The state decided on may be behind the log: look once, and decide again
+				// if it was.
+				probed = true
+				if n, perr := s.catchUp(ctx, sh); perr != nil {
+					return nil, perr
+				} else if n > 0 {
+					s.sheets.put(sh.Clone(), -1)
+					continue
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
 			return sh, nil
 		}
-		ev, err := sheetEvent(ctx, sh, *change)
-		if err != nil {
-			return nil, err
-		}
 		seq := sh.Seq + 1
-		won, err := s.appendEvent(ctx, sheetStream(roundID, country), seq, ev)
-		if err != nil {
-			return nil, err
-		}
-		if !won {
-			// Another write took this position: bring the sheet up to date and decide again
-			// on what is there now.
-			if _, err := s.catchUp(ctx, sh); err != nil {
+		now := s.now().UTC()
+		doc := sheetEventDoc(ctx, sh, change, seq, now)
+		err = s.commit.insert(ctx, doc)
+		if errors.Is(err, errDuplicate) {
+			// Another write took this position. This instance may know it already (a
+			// concurrent write of its own); otherwise read the log forward.
+			probed = true
+			if known := s.sheets.peek(sh.ID()); known != nil && known.Seq > sh.Seq {
+				sh = known.Clone()
+			} else if _, err := s.catchUp(ctx, sh); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		sh.Apply(*change, seq, ev.Actor, ev.Time)
-		// The write is durable once its entry is in the log. The stored projection is only a
-		// checkpoint that spares other instances and restarts a long replay, so it is rewritten
-		// every sheetCheckpoint entries rather than on every save: a sheet of 170 answers with
-		// sources is a large document.
-		if seq%sheetCheckpoint == 0 {
-			s.writeSheetProjection(ctx, sh)
-		} else {
-			s.sheets.put(sh, -1)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: %w", doc.ID, err)
 		}
+		sh.Apply(*change, seq, doc.Actor, now)
+		stored := s.sheets.storedAt(sh.ID())
+		s.sheets.put(sh.Clone(), -1)
+		s.maybeCheckpoint(sh, stored)
 		return sh, nil
 	}
 	return nil, fmt.Errorf("sheet %s: too many concurrent writes: %w", sh.ID(), round.ErrConflict)
 }
 
-func sheetEvent(ctx context.Context, sh *round.Sheet, c round.Change) (audit.Event, error) {
-	before := beforeJSON{Status: string(sh.Status)}
+// sheetEventDoc is the log entry of a change: its after-state replays it, its before-state is
+// the audit trail's record of what it replaced.
+func sheetEventDoc(ctx context.Context, sh *round.Sheet, c *round.Change, seq int64, now time.Time) eventDoc {
+	before := beforeDoc{Status: string(sh.Status)}
 	for _, a := range c.Answers {
 		if cur := sh.Answer(a.Indicator); cur != nil {
-			before.Answers = append(before.Answers, toAnswerJSON(*cur))
+			before.Answers = append(before.Answers, toAnswerDoc(cur))
 		}
 	}
-	return audit.New(ctx, c.Action, "sheet/"+sh.ID(), before, toChangeJSON(c), time.Now())
+	actor, rid := audit.Origin(ctx)
+	stream := sheetStream(sh.Round, sh.Country)
+	return eventDoc{ID: eventID(stream, seq), Stream: stream, Seq: seq, Actor: actor, Action: c.Action,
+		Entity: "sheet/" + sh.ID(), Before: before, After: toChangeDoc(c), Time: now, RequestID: rid}
 }
 
-// writeSheetProjection stores the sheet as the checkpoint readers start from. Best effort: the
-// log stays the truth, and a failed or overtaken write only means a longer replay.
-func (s *Store) writeSheetProjection(ctx context.Context, sh *round.Sheet) {
-	d, err := toSheetDoc(sh)
+// checkpointInterval is how many log entries may follow the stored projection before it is
+// rewritten: an eighth of the sheet's answers (at least 4), so that rewriting a large sheet
+// costs, spread over the saves that led to it, about what rewriting a small one does, and a
+// cold read replays at most that many entries, read a window at a time.
+func checkpointInterval(sh *round.Sheet) int64 {
+	return max(4, int64(sh.AnswerCount()/8))
+}
+
+// maybeCheckpoint has the projection of sh rewritten in the background when the log has run a
+// checkpoint interval past the stored one. The request does not wait for it: the log entry is
+// already the durable write.
+func (s *Store) maybeCheckpoint(sh *round.Sheet, stored int64) {
+	if sh.Seq-stored < checkpointInterval(sh) {
+		return
+	}
+	s.checkpoints.schedule(sh.ID())
+}
+
+// writeCheckpoint stores the newest cached state of sheet id as its projection. A failed or
+// overtaken write only means a longer replay for the next cold reader, so errors are counted
+// and logged, not returned to any request.
+func (s *Store) writeCheckpoint(ctx context.Context, id string) error {
+	sh := s.sheets.peek(id)
+	if sh == nil || sh.Seq <= s.sheets.storedAt(id) {
+		return nil
+	}
+	raw, err := bson.Marshal(toSheetDoc(sh))
 	if err != nil {
-		return
+		return fmt.Errorf("checkpoint sheet %s: %w", id, err)
 	}
-	stored := int64(-1)
-	if _, err := s.db.Collection(colSheets).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true)); err == nil {
-		stored = sh.Seq
+	if _, err := s.db.Collection(colSheets).ReplaceOne(ctx, byID(id), bson.Raw(raw), options.Replace().SetUpsert(true)); err != nil {
+		return fmt.Errorf("checkpoint sheet %s: %w", id, err)
 	}
-	s.sheets.put(sh, stored)
-}
-
-// sheetCheckpoint is how many log entries may pile up after the stored projection before it is
-// rewritten.
-const sheetCheckpoint = 16
-
-// sheetCache keeps, per sheet, the newest state this process has seen and the position of the
-// stored projection. It is a projection like the stored one, only nearer: every read still
-// probes the log position after it, so writes by other instances are seen at once.
-type sheetCache struct {
-	mu      sync.Mutex
-	entries map[string]cachedSheet
-}
-
-type cachedSheet struct {
-	sheet  *round.Sheet
-	stored int64
-}
-
-// maxCachedSheets bounds the cache: 200 countries of 3 rounds fit several times over.
-const maxCachedSheets = 4096
-
-// get returns a copy of the cached sheet (nil when absent) and its stored position.
-func (c *sheetCache) get(id string) (*round.Sheet, int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[id]
-	if !ok {
-		return nil, 0
-	}
-	return copySheet(e.sheet), e.stored
-}
-
-// put keeps a copy of sh unless a newer state is cached; stored < 0 keeps the known position.
-func (c *sheetCache) put(sh *round.Sheet, stored int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]cachedSheet{}
-	}
-	id := sh.ID()
-	old, ok := c.entries[id]
-	if stored < 0 {
-		stored = old.stored
-	}
-	if ok && old.sheet.Seq > sh.Seq {
-		if stored > old.stored {
-			old.stored = stored
-			c.entries[id] = old
-		}
-		return
-	}
-	if !ok && len(c.entries) >= maxCachedSheets {
-		for k := range c.entries { // map order is random enough for an eviction
-			delete(c.entries, k)
-			if len(c.entries) < maxCachedSheets*3/4 {
-				break
-			}
-		}
-	}
-	c.entries[id] = cachedSheet{sheet: copySheet(sh), stored: max(stored, old.stored)}
-}
-
-// copySheet copies what Apply and callers change in place: the sheet and its answer list.
-// Answers' own slices are never changed in place (Apply replaces whole answers and grows
-// History only through a clipped append), so they may be shared.
-func copySheet(sh *round.Sheet) *round.Sheet {
-	out := *sh
-	out.Answers = slices.Clone(sh.Answers)
-	return &out
+	s.checkpoints.bytes.Add(int64(len(raw)))
+	s.sheets.put(sh, sh.Seq)
+	return nil
 }
 
 // SheetEntries implements round.SheetStore.
 func (s *Store) SheetEntries(ctx context.Context, roundID, country string, seqs []int64) ([]round.Entry, error) {
+	stream := sheetStream(roundID, country)
 	out := make([]round.Entry, 0, len(seqs))
 	for _, seq := range seqs {
-		ev, ok, err := s.readEvent(ctx, sheetStream(roundID, country), seq)
+		e, ok, err := s.readSheetEntry(ctx, stream, seq)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			return nil, fmt.Errorf("log entry %d of sheet %s: %w", seq, round.SheetID(roundID, country), round.ErrNotFound)
 		}
-		var c changeJSON
-		if err := json.Unmarshal(ev.After, &c); err != nil {
-			return nil, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
-		}
-		out = append(out, round.Entry{Seq: seq, Change: fromChangeJSON(c), Actor: ev.Actor, Time: ev.Time, RequestID: ev.RequestID})
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -145,8 +145,8 @@ func TestConcurrentWritesToDifferentAnswersAllLand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sh.Answers) != 41 || sh.Seq != 41 {
-		t.Fatalf("got %d answers at seq %d, want 41 at 41", len(sh.Answers), sh.Seq)
+	if sh.AnswerCount() != 41 || sh.Seq != 41 {
+		t.Fatalf("got %d answers at seq %d, want 41 at 41", sh.AnswerCount(), sh.Seq)
 	}
 }
 
@@ -202,8 +202,8 @@ func TestInstancesSeeEachOthersWritesThroughTheLog(t *testing.T) {
 		}
 	}
 	got, err := other.Sheet(ctx, "r2025", "AT")
-	if err != nil || got.Seq != 22 || len(got.Answers) != 22 {
-		t.Fatalf("fresh instance: seq %d, %d answers, %v; want 22, 22", got.Seq, len(got.Answers), err)
+	if err != nil || got.Seq != 22 || got.AnswerCount() != 22 {
+		t.Fatalf("fresh instance: seq %d, %d answers, %v; want 22, 22", got.Seq, got.AnswerCount(), err)
 	}
 	if _, err := saveIfCurrent(ctx, other, "q00", "from the other instance"); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,10 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
@@ -125,7 +127,7 @@ func (s *Store) claimEmail(ctx context.Context, emailKey, userID string) error {
 	col := s.db.Collection(colUserEmails)
 	// The claim's time is the server's clock, not the domain's: it is compared with
 	// time.Since to tell a crashed creation from one in progress.
-	claim := emailClaimDoc{ID: emailKey, UserID: userID, At: time.Now().UTC()}
+	claim := emailClaimDoc{ID: emailKey, UserID: userID, At: s.now().UTC()}
 	for attempt := 0; ; attempt++ {
 		_, err := col.InsertOne(ctx, claim)
 		if err == nil {
@@ -166,7 +168,7 @@ func (s *Store) abandonedClaim(ctx context.Context, emailKey string) (string, bo
 	if err != nil {
 		return "", false, fmt.Errorf("read email claim: %w", err)
 	}
-	if time.Since(c.At) < claimGrace {
+	if s.now().Sub(c.At) < claimGrace {
 		return "", false, nil
 	}
 	if _, found, err := s.readEvent(ctx, userStream(c.UserID), 1); err != nil || found {
@@ -189,6 +191,7 @@ func (s *Store) SaveUser(ctx context.Context, u auth.StoredUser, ev audit.Event)
 }
 
 func (s *Store) writeUser(ctx context.Context, u auth.StoredUser) error {
+	s.userCache.put(toUserDoc(u), time.Now())
 	_, err := s.db.Collection(colUsers).ReplaceOne(ctx, byID(u.ID), toUserDoc(u), options.Replace().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("write user %s: %w", u.ID, err)
@@ -196,16 +199,27 @@ func (s *Store) writeUser(ctx context.Context, u auth.StoredUser) error {
 	return nil
 }
 
-// UserByID implements auth.UserStore with two point reads: the projection, and the log position
-// after it. A projection behind its log (a writer stopped between its two writes, or two
+// UserByID implements auth.UserStore. Every request authenticates its user, so each instance
+// keeps the users it has seen and trusts its copy for userFreshFor after reading it: within
+// that time a request costs no store read for its user, and a change made on another instance
+// (a user disabled, an assignment revoked, a session ended) takes effect here within it. A
+// change made on this instance takes effect at once. Past that time the copy is brought up to
+// date by probing the log position after it (one point read); without a copy, the projection
+// is read too. A projection behind its log (a writer stopped between its two writes, or two
 // projection writes landed out of order) is rebuilt from the newest entry's state and stored
 // again; without that, the user could never be changed again, every change colliding with the
 // entry the projection does not know.
 func (s *Store) UserByID(ctx context.Context, id string) (auth.StoredUser, error) {
-	var d userDoc
-	err := s.db.Collection(colUsers).FindOne(ctx, byID(id)).Decode(&d)
-	if err != nil && !isNotFound(err) {
-		return auth.StoredUser{}, fmt.Errorf("read user %s: %w", id, err)
+	d, checked, cached := s.userCache.get(id)
+	if cached && time.Since(checked) < userFreshFor {
+		return fromUserDoc(d), nil
+	}
+	start := time.Now()
+	if !cached {
+		err := s.db.Collection(colUsers).FindOne(ctx, byID(id)).Decode(&d)
+		if err != nil && !isNotFound(err) {
+			return auth.StoredUser{}, fmt.Errorf("read user %s: %w", id, err)
+		}
 	}
 	behind := false
 	for {
@@ -227,11 +241,56 @@ func (s *Store) UserByID(ctx context.Context, id string) (auth.StoredUser, error
 	if d.Version == 0 {
 		return auth.StoredUser{}, fmt.Errorf("%w: user %s", auth.ErrNotFound, id)
 	}
+	s.userCache.put(d, start)
 	u := fromUserDoc(d)
-	if behind {
-		_ = s.writeUser(ctx, u) // best effort: the next reader repairs it otherwise
+	if behind && !cached {
+		if err := s.writeUser(ctx, u); err != nil {
+			s.logger.Warn("user projection not repaired; the next reader repairs it", "user", id, "err", err)
+		}
 	}
 	return u, nil
+}
+
+// userFreshFor is how long an instance trusts its copy of a user without looking at the log.
+// It is measured on the monotonic clock, not the store's clock: it is about this process's
+// copy, not about any recorded time.
+const userFreshFor = time.Second
+
+// userCache keeps the users this instance has seen, the least recently used out first.
+type userCache struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[string, cachedUser]
+}
+
+type cachedUser struct {
+	doc     userDoc
+	checked time.Time
+}
+
+// maxCachedUsers bounds the user cache: a user's state is a few hundred bytes, and a V-Dem-sized
+// index has a few thousand experts.
+const maxCachedUsers = 20000
+
+func newUserCache() *userCache {
+	l, _ := simplelru.NewLRU[string, cachedUser](maxCachedUsers, nil)
+	return &userCache{lru: l}
+}
+
+func (c *userCache) get(id string) (userDoc, time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.Get(id)
+	return e.doc, e.checked, ok
+}
+
+// put keeps d, read or written at checked, unless a newer version is cached.
+func (c *userCache) put(d userDoc, checked time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.lru.Peek(d.ID); ok && old.doc.Version > d.Version {
+		return
+	}
+	c.lru.Add(d.ID, cachedUser{doc: d, checked: checked})
 }
 
 // UserByEmail implements auth.UserStore with two point reads: the claim, then the user.

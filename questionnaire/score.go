@@ -114,6 +114,9 @@ type Compiled struct {
 	nodes    []cnode // tree pre-order: children come after their parent
 	byCode   map[string]int
 	variants []cvariant
+	// dependents lists, per indicator whose answer some condition reads, the indicators whose
+	// applicability depends on it (transitively), in node order.
+	dependents map[int][]int
 }
 
 type cnode struct {
@@ -227,6 +230,7 @@ func build(d *Definition) *Compiled {
 	for i := range c.nodes {
 		c.compileNode(i)
 	}
+	c.linkDependents()
 	top := map[string]int{}
 	for i, n := range c.nodes {
 		if n.parent < 0 && n.group != nil {
@@ -308,6 +312,56 @@ func (c *Compiled) compileNode(i int) {
 	if ind.Condition != nil {
 		n.cond = c.compileCond(ind.Condition)
 	}
+}
+
+// linkDependents records, for every indicator, the indicators whose condition reads it,
+// directly or through other conditions: those are the only ones whose applicability an answer
+// to it can change.
+func (c *Compiled) linkDependents() {
+	readers := map[int][]int{} // indicator -> indicators whose condition names it
+	for i, n := range c.nodes {
+		for _, ref := range n.cond.refs(nil) {
+			if !slices.Contains(readers[ref], i) {
+				readers[ref] = append(readers[ref], i)
+			}
+		}
+	}
+	c.dependents = make(map[int][]int, len(readers))
+	for start := range readers {
+		seen := map[int]bool{start: true}
+		queue := []int{start}
+		var out []int
+		for len(queue) > 0 {
+			i := queue[0]
+			queue = queue[1:]
+			for _, r := range readers[i] {
+				if !seen[r] {
+					seen[r] = true
+					out = append(out, r)
+					queue = append(queue, r)
+				}
+			}
+		}
+		slices.Sort(out)
+		c.dependents[start] = out
+	}
+}
+
+// refs appends the indicators a condition tests.
+func (cc *ccond) refs(out []int) []int {
+	if cc == nil {
+		return out
+	}
+	if cc.kind == condLeaf && cc.ref >= 0 {
+		out = append(out, cc.ref)
+	}
+	for _, sub := range cc.all {
+		out = sub.refs(out)
+	}
+	for _, sub := range cc.any {
+		out = sub.refs(out)
+	}
+	return out
 }
 
 func (c *Compiled) compileCond(cond *Condition) *ccond {
@@ -446,7 +500,7 @@ func (s *sheet) applicable(i int) bool {
 		return true
 	}
 	s.memo[i] = 1
-	ok := s.holds(s.c.nodes[i].cond)
+	ok := holds(s, s.c.nodes[i].cond)
 	s.memo[i] = 3
 	if ok {
 		s.memo[i] = 2
@@ -454,35 +508,12 @@ func (s *sheet) applicable(i int) bool {
 	return ok
 }
 
-func (s *sheet) holds(c *ccond) bool {
-	if c == nil {
-		return true
+func (s *sheet) answerAt(i int) (Answer, bool) {
+	k := s.answer[i]
+	if k < 0 {
+		return Answer{}, false
 	}
-	switch c.kind {
-	case condLeaf:
-		if c.ref < 0 || !s.applicable(c.ref) {
-			return false
-		}
-		k := s.answer[c.ref]
-		if k < 0 || s.answers[k].NotApplicable {
-			return false
-		}
-		return slices.Contains(c.in, s.answers[k].Option)
-	case condAll:
-		for _, sub := range c.all {
-			if !s.holds(sub) {
-				return false
-			}
-		}
-		return true
-	case condAny:
-		for _, sub := range c.any {
-			if s.holds(sub) {
-				return true
-			}
-		}
-	}
-	return false
+	return s.answers[k], true
 }
 
 type status uint8

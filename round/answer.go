@@ -2,6 +2,7 @@ package round
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"net/url"
 	"regexp"
@@ -129,16 +130,32 @@ func toScoringAnswer(code, option string, value *float64, text string, na bool) 
 	return questionnaire.Answer{Indicator: code, Option: option, Number: value, Text: text, NotApplicable: na}
 }
 
-// scoringAnswers turns a sheet's answers into the engine's input; answers flagged inapplicable
-// and carried answers not yet confirmed count, because skip logic reads what is there.
-func scoringAnswers(answers []Answer) questionnaire.Answers {
-	out := make(questionnaire.Answers, 0, len(answers))
-	for _, a := range answers {
+// scoringAnswers turns answers into the engine's input; answers flagged inapplicable and
+// carried answers not yet confirmed count, because skip logic reads what is there.
+func scoringAnswers(answers iter.Seq[*Answer]) questionnaire.Answers {
+	var out questionnaire.Answers
+	for a := range answers {
 		if a.Answered() {
-			out = append(out, toScoringAnswer(a.Indicator, a.Option, a.Value, a.Text, a.NotApplicable))
+			out = append(out, a.scoring())
 		}
 	}
 	return out
+}
+
+// scoring is the answer as the engine reads it.
+func (a *Answer) scoring() questionnaire.Answer {
+	return toScoringAnswer(a.Indicator, a.Option, a.Value, a.Text, a.NotApplicable)
+}
+
+// sliceAnswers yields pointers into a slice of answers.
+func sliceAnswers(answers []Answer) iter.Seq[*Answer] {
+	return func(yield func(*Answer) bool) {
+		for i := range answers {
+			if !yield(&answers[i]) {
+				return
+			}
+		}
+	}
 }
 
 // sameSources tells whether two source lists cite the same texts in the same way.

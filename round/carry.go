@@ -31,7 +31,7 @@ func (s *Service) carryForward(ctx context.Context, r *Round) error {
 			return err
 		}
 		var carried []Answer
-		for _, a := range prev.Answers {
+		for a := range prev.EachAnswer() {
 			if !a.Answered() || a.Inapplicable {
 				continue
 			}

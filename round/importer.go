@@ -336,7 +336,7 @@ func importSheetProblems(inst *questionnaire.Compiled, sh *Sheet, imported map[s
 		}
 		return problems
 	}
-	after := slices.Clone(sh.Answers)
+	after := sh.Answers()
 	for _, code := range sortedCodes(imported) {
 		in := imported[code].input
 		a := Answer{Indicator: code, Option: in.Option, Value: in.Value, Text: in.Text, NotApplicable: in.NotApplicable}
@@ -346,7 +346,7 @@ func importSheetProblems(inst *questionnaire.Compiled, sh *Sheet, imported map[s
 			after = append(after, a)
 		}
 	}
-	applies := inst.Applicability(scoringAnswers(after))
+	applies := inst.Applicability(scoringAnswers(sliceAnswers(after)))
 	for _, code := range sortedCodes(imported) {
 		// Historical data often marks excluded indicators not applicable: that agrees with the
 		// skip logic and is kept. Any other answer to an excluded indicator contradicts it.

@@ -274,10 +274,8 @@ func redact(p auth.Principal, r *Round, sh *Sheet) {
 	if !r.BlindReview || p.Can(auth.WriteAnswer, auth.Scope{Round: r.ID, Country: sh.Country}) == nil {
 		return
 	}
+	*sh = *sh.MapAnswers(func(a *Answer) { a.UpdatedBy = "" })
 	sh.UpdatedBy = ""
-	for i := range sh.Answers {
-		sh.Answers[i].UpdatedBy = ""
-	}
 }
 
 // Answer returns the current answer to indicator; an indicator nobody answered yet is an empty
@@ -416,33 +414,48 @@ func withApplicability(inst *questionnaire.Compiled, sh *Sheet, next Answer) ([]
 
 // flagApplicability evaluates skip logic on the sheet as it will be once changed is written. It
 // sets the Inapplicable flag of each changed answer, adds every other answer whose flag flips,
-// and names the changed answers that do not apply.
+// and names the changed answers that do not apply. Only the changed answers and the indicators
+// whose conditions read them are evaluated, so a save costs the same on any size of sheet.
 func flagApplicability(inst *questionnaire.Compiled, sh *Sheet, changed []Answer) ([]Answer, []string) {
-	after := slices.Clone(sh.Answers)
-	for _, next := range changed {
-		if i := slices.IndexFunc(after, func(a Answer) bool { return a.Indicator == next.Indicator }); i >= 0 {
-			after[i] = next
-		} else {
-			after = append(after, next)
-		}
+	byCode := make(map[string]*Answer, len(changed))
+	for i := range changed {
+		byCode[changed[i].Indicator] = &changed[i]
 	}
-	applies := inst.Applicability(scoringAnswers(after))
+	lookup := func(code string) (questionnaire.Answer, bool) {
+		a := byCode[code]
+		if a == nil {
+			a = sh.Answer(code)
+		}
+		if a == nil || !a.Answered() {
+			return questionnaire.Answer{}, false
+		}
+		return a.scoring(), true
+	}
 	out := make([]Answer, 0, len(changed))
 	var inapplicable []string
 	for _, a := range changed {
-		a.Inapplicable = !applies.Applies(a.Indicator)
+		a.Inapplicable = !inst.ApplicableWith(a.Indicator, lookup)
 		if a.Inapplicable {
 			inapplicable = append(inapplicable, a.Indicator)
 		}
 		out = append(out, a)
 	}
-	for _, a := range sh.Answers {
-		if slices.ContainsFunc(changed, func(c Answer) bool { return c.Indicator == a.Indicator }) {
-			continue
-		}
-		if flag := !applies.Applies(a.Indicator); flag != a.Inapplicable {
-			a.Inapplicable = flag
-			out = append(out, a)
+	seen := map[string]bool{}
+	for _, c := range changed {
+		for _, code := range inst.Dependents(c.Indicator) {
+			if byCode[code] != nil || seen[code] {
+				continue
+			}
+			seen[code] = true
+			cur := sh.Answer(code)
+			if cur == nil {
+				continue
+			}
+			if flag := !inst.ApplicableWith(code, lookup); flag != cur.Inapplicable {
+				a := *cur
+				a.Inapplicable = flag
+				out = append(out, a)
+			}
 		}
 	}
 	return out, inapplicable
@@ -463,7 +476,7 @@ type Progress struct {
 
 func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
 	var pr Progress
-	applies := inst.Applicability(scoringAnswers(sh.Answers))
+	applies := inst.Applicability(scoringAnswers(sh.EachAnswer()))
 	for _, code := range inst.IndicatorCodes() {
 		if !applies.Applies(code) {
 			continue
@@ -488,7 +501,7 @@ func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
 // missingForSubmission lists, per applicable indicator, what a submission still lacks.
 func missingForSubmission(inst *questionnaire.Compiled, sh *Sheet) []FieldError {
 	var missing []FieldError
-	applies := inst.Applicability(scoringAnswers(sh.Answers))
+	applies := inst.Applicability(scoringAnswers(sh.EachAnswer()))
 	for _, code := range inst.IndicatorCodes() {
 		if !applies.Applies(code) {
 			continue
@@ -630,6 +643,6 @@ type CountryScores struct {
 // Published scores come from frozen answers; these are the live figures behind them.
 func (s *Service) Scores(ctx context.Context, p auth.Principal, roundID string) (*Round, []CountryScores, error) {
 	return overSheets(ctx, s, p, roundID, func(inst *questionnaire.Compiled, sh *Sheet) CountryScores {
-		return CountryScores{Country: sh.Country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.Answers), nil)}
+		return CountryScores{Country: sh.Country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.EachAnswer()), nil)}
 	})
 }

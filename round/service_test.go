@@ -378,8 +378,8 @@ func TestImportIsAllOrNothingAndIdempotent(t *testing.T) {
 			t.Errorf("problems %v lack %q", got, w)
 		}
 	}
-	if view, _ := f.svc.Sheet(f.ctx, coordinator, "r1", "AT"); len(view.Sheet.Answers) != 0 {
-		t.Fatalf("a refused import wrote %d answers", len(view.Sheet.Answers))
+	if view, _ := f.svc.Sheet(f.ctx, coordinator, "r1", "AT"); view.Sheet.AnswerCount() != 0 {
+		t.Fatalf("a refused import wrote %d answers", view.Sheet.AnswerCount())
 	}
 	rows, _ = round.ParseImport(strings.NewReader(good), "csv")
 	res, err := f.svc.ImportAnswers(f.ctx, coordinator, "r1", rows, nil)

@@ -75,6 +75,9 @@ func New(tb testing.TB) *mongodb.Store {
 	name := DatabaseName(tb)
 	s := server(tb).WithDatabase(name)
 	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
 	if err := s.EnsureIndexes(ctx); err != nil {
 		tb.Fatalf("indexes: %v", err)
 	}

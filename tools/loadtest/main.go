@@ -79,6 +79,9 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 		return err
 	}
 	defer store.Close(ctx)
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
 	if err := store.EnsureIndexes(ctx); err != nil {
 		return err
 	}
