@@ -17,8 +17,9 @@ import (
 // TestMain doubles as the server process of the signal test: with EXPERTSURVEY_TEST_SERVE set,
 // the test binary runs main() with those arguments, as the real binary would.
 func TestMain(m *testing.M) {
+	// "-" stands for the bare binary (no arguments at all).
 	if args := os.Getenv("EXPERTSURVEY_TEST_SERVE"); args != "" {
-		os.Args = append(os.Args[:1], strings.Fields(args)...)
+		os.Args = append(os.Args[:1], strings.Fields(strings.TrimPrefix(args, "-"))...)
 		main()
 		os.Exit(0)
 	}

@@ -133,6 +133,8 @@ func TestBadConfigurationIsRefusedAtStart(t *testing.T) {
 		{map[string]string{"EXPERTSURVEY_ACCESS_TTL": "soon"}, nil, "EXPERTSURVEY_ACCESS_TTL"},
 		{nil, []string{"--log-format", "xml"}, "want text or json"},
 		{nil, []string{"extra"}, "unexpected argument"},
+		{map[string]string{"EXPERTSURVEY_ENV": "production", "EXPERTSURVEY_JWT_KEYS": "k1:" + strings.Repeat("QUJD", 11)}, []string{"--demo"}, "refused in production"},
+		{nil, []string{"--env", "production", "--demo"}, "refused in production"},
 	} {
 		getenv := func(k string) string { return tc.env[k] }
 		err := run(context.Background(), append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...), getenv, io.Discard, io.Discard)
