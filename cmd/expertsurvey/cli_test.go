@@ -36,7 +36,7 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"help"}, func(string) string { return "" }, &out, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, cmd := range []string{"serve", "user add|list", "import questionnaire", "import answers", "version", "help"} {
+	for _, cmd := range []string{"serve", "user add|list", "import questionnaire", "import answers", "backup -o FILE", "restore FILE", "version", "help"} {
 		if !strings.Contains(out.String(), "expertsurvey "+cmd) {
 			t.Errorf("help lacks %q:\n%s", cmd, out.String())
 		}

@@ -38,6 +38,9 @@ Usage:
                                     import a definition file (YAML, JSON, XLSX) as a new version
   expertsurvey import answers --round R FILE
                                     back-fill a round's answers from CSV or XLSX; see 'expertsurvey import -h'
+  expertsurvey backup -o FILE       write every collection to a compressed archive with checksums
+  expertsurvey restore FILE [--force]
+                                    load an archive into an empty database; see 'expertsurvey backup -h'
   expertsurvey version              print the version of this build
   expertsurvey help                 this text
 
@@ -61,6 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCommand(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, args, getenv, stdout, stderr)
 	case "version", "--version":
 		return versionCmd(stdout)
 	case "help", "-h", "--help":
