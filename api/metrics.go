@@ -20,6 +20,7 @@ type Metrics struct {
 	store    *prometheus.HistogramVec
 	build    *prometheus.GaugeVec
 	swept    *prometheus.CounterVec
+	sweptAt  prometheus.Gauge
 }
 
 // NewMetrics registers the HTTP, store and Go runtime collectors.
@@ -48,8 +49,12 @@ func NewMetrics() *Metrics {
 			Name: "expertsurvey_swept_rows_total",
 			Help: "Expired rows removed by the periodic sweep, by kind (refresh_tokens, login_failures, ...).",
 		}, []string{"kind"}),
+		sweptAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "expertsurvey_sweep_last_success_timestamp_seconds",
+			Help: "When this instance last completed a sweep (Unix time); alert when it falls far behind.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.store, m.build, m.swept,
+	m.registry.MustRegister(m.requests, m.latency, m.store, m.build, m.swept, m.sweptAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -73,6 +78,11 @@ func (m *Metrics) ObserveStore(command string, took time.Duration, failed bool) 
 // series, so that an alert can tell "sweeping, nothing to do" from "not sweeping".
 func (m *Metrics) CountSwept(kind string, n int64) {
 	m.swept.WithLabelValues(kind).Add(float64(n))
+}
+
+// SweepSucceeded records the time of a completed sweep.
+func (m *Metrics) SweepSucceeded(at time.Time) {
+	m.sweptAt.Set(float64(at.UnixNano()) / 1e9)
 }
 
 func (m *Metrics) setBuildInfo(version string) {

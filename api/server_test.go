@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/api/apitest"
@@ -114,6 +115,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	c.Do(apitest.Request{Method: "GET", Path: "/no/such/route", Invalid: true})
 	m.ObserveStore("find", 1e6, false)
 	m.CountSwept("refresh_tokens", 3)
+	m.SweepSucceeded(time.Unix(1700000000, 0))
 	body := string(c.Do(apitest.Request{Method: "GET", Path: "/metrics"}).Body)
 	for _, want := range []string{
 		`expertsurvey_http_requests_total{method="GET",route="/livez",status="200"} 1`,
@@ -123,6 +125,7 @@ func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 		`expertsurvey_build_info{goversion="go`,
 		`version="v1.2.3"} 1`,
 		`expertsurvey_swept_rows_total{kind="refresh_tokens"} 3`,
+		`expertsurvey_sweep_last_success_timestamp_seconds 1.7e+09`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

@@ -108,7 +108,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 func (a *App) RunSweeps(ctx context.Context, interval time.Duration) {
 	w := &mongodb.Sweeper{Store: a.store, Policy: a.SweepPolicy(), Interval: interval, Now: a.now, Logger: a.logger}
 	if a.metrics != nil {
-		w.OnSwept = a.metrics.CountSwept
+		w.OnSwept, w.OnSuccess = a.metrics.CountSwept, a.metrics.SweepSucceeded
 	}
 	w.Run(ctx)
 }

@@ -89,6 +89,9 @@ type Sweeper struct {
 	Logger *slog.Logger
 	// OnSwept, when set, is told how many rows of each kind a sweep removed, for metrics.
 	OnSwept func(kind string, n int64)
+	// OnSuccess, when set, is told the time of every sweep that completed, so that an alert can
+	// notice sweeps that stopped.
+	OnSuccess func(at time.Time)
 }
 
 // Run sweeps once at once, then every Interval; it returns when ctx ends. A failed sweep (the
@@ -113,7 +116,10 @@ func (w *Sweeper) Run(ctx context.Context) {
 				logger.InfoContext(ctx, "swept expired rows", "kind", kind, "removed", n)
 			}
 		}
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err == nil && w.OnSuccess != nil:
+			w.OnSuccess(now())
+		case err != nil && ctx.Err() == nil:
 			logger.WarnContext(ctx, "sweep failed; trying again at the next interval", "error", err.Error())
 		}
 		select {

@@ -126,8 +126,10 @@ func TestSweeperReportsWhatItRemoved(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reports := make(chan [2]any, 16)
+	succeeded := make(chan time.Time, 1)
 	go (&mongodb.Sweeper{Store: s, Policy: policy, Interval: time.Hour, Now: func() time.Time { return now },
-		OnSwept: func(kind string, n int64) { reports <- [2]any{kind, n} }}).Run(ctx)
+		OnSwept:   func(kind string, n int64) { reports <- [2]any{kind, n} },
+		OnSuccess: func(at time.Time) { succeeded <- at }}).Run(ctx)
 	got := map[string]int64{}
 	for range mongodb.SweepKinds() {
 		select {
@@ -141,6 +143,14 @@ func TestSweeperReportsWhatItRemoved(t *testing.T) {
 	want := map[string]int64{"refresh_tokens": 1, "token_uses": 1, "token_revocations": 1, "login_failures": 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("reports (-want +got):\n%s", diff)
+	}
+	select {
+	case at := <-succeeded:
+		if !at.Equal(now) {
+			t.Errorf("success reported at %v, want the injected clock's %v", at, now)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sweeper did not report its success")
 	}
 }
 
