@@ -104,10 +104,12 @@ func TestStoreStoppedAndRestartedUnderTheService(t *testing.T) {
 	}
 	t.Cleanup(func() { emb.Close() })
 	// The driver finds the server again on its next heartbeat; poll rather than sleep.
-	deadline := time.Now().Add(30 * time.Second)
+	restarted := time.Now()
+	deadline := restarted.Add(30 * time.Second)
 	for {
 		r := c.Do(apitest.Request{Method: "GET", Path: "/readyz"})
 		if r.Status == http.StatusOK {
+			t.Logf("ready again %v after the store restarted", time.Since(restarted))
 			break
 		}
 		if time.Now().After(deadline) {

@@ -42,8 +42,12 @@ type Config struct {
 // connection, no primary) fails the operation, and any operation fails after its time budget.
 // The budget is generous for a single command; imports of a whole round are one insertMany.
 const (
-	ServerSelectionTimeout  = 1 * time.Second
-	ConnectTimeout          = 2 * time.Second
+	ServerSelectionTimeout = 1 * time.Second
+	// ConnectTimeout also bounds the driver's heartbeats; a heartbeat that times out marks the
+	// server unknown and fails the requests in flight, so it is kept well above what a busy but
+	// healthy store needs to answer (a dead store still fails requests after
+	// ServerSelectionTimeout).
+	ConnectTimeout          = 5 * time.Second
 	DefaultOperationTimeout = 10 * time.Second
 	// heartbeatInterval is how often the driver re-checks a server; shorter than the default
 	// 10 s so that a store that comes back is used again within a couple of seconds.
