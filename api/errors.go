@@ -224,8 +224,9 @@ func (s *Server) writeProblem(c *echo.Context, err error) {
 	}
 	// A client that hung up cancels the request's context, and the store call fails with it.
 	// That is neither a server error nor worth an ERROR line: record it as client-closed and
-	// write nothing (there is no one to read it).
-	if errors.Is(err, context.Canceled) || c.Request().Context().Err() != nil {
+	// write nothing (there is no one to read it). Only the request's own context counts: a
+	// cancellation from anywhere else is a failure like any other.
+	if errors.Is(c.Request().Context().Err(), context.Canceled) {
 		c.Set(ctxLogLevel, slog.LevelInfo)
 		c.Response().WriteHeader(statusClientClosed)
 		return
