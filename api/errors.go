@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/expertsurvey/expertsurvey"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -84,7 +86,19 @@ var (
 	kindTooMany       = problemKind{http.StatusTooManyRequests, "too-many-requests", "Too many requests"}
 	kindUnavailable   = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
 	kindInternal      = problemKind{http.StatusInternalServerError, "internal", "Internal error"}
+	// The store's own failures: not the caller's fault and not a bug, so they are answered with
+	// a type a client can act on (retry later; tell an operator) and logged as warnings.
+	kindStoreUnavailable = problemKind{http.StatusServiceUnavailable, "store_unavailable", "Store unavailable"}
+	kindStoreFull        = problemKind{http.StatusInsufficientStorage, "store_full", "Store out of space"}
 )
+
+// storeRetryAfter is the Retry-After of a store_unavailable answer, in seconds: about twice the
+// driver's server selection timeout, so that a retry finds a store that came back.
+const storeRetryAfter = 2
+
+// statusClientClosed is recorded (log and metrics) for a request whose client went away before
+// the answer: nginx's 499. Nothing is sent; the client is gone.
+const statusClientClosed = 499
 
 // newProblem builds an error that renders as the given kind.
 func newProblem(k problemKind, detail string, fields ...FieldError) *problemError {
@@ -133,7 +147,20 @@ var sentinelKinds = []sentinel{
 func toProblem(err error) (Problem, bool) {
 	var pe *problemError
 	if errors.As(err, &pe) {
-		return pe.p, pe.p.Status < 500
+		// A problem built on purpose is expected, 503s included (starting, draining); only an
+		// internal error is a bug.
+		return pe.p, pe.p.Status != http.StatusInternalServerError
+	}
+	// The store's failures (classified by the adapter, Config.ClassifyError) come before the
+	// table: a domain error wrapping one is still the store's failure, and the driver's text
+	// would name internals, so the detail is fixed.
+	switch {
+	case errors.Is(err, expertsurvey.ErrStoreUnavailable):
+		p := problemFor(kindStoreUnavailable, "the store does not answer; nothing was changed; retry shortly")
+		p.RetryAfter = storeRetryAfter
+		return p, true
+	case errors.Is(err, expertsurvey.ErrStoreFull):
+		return problemFor(kindStoreFull, "the store has no space left; nothing was changed; an operator must free space"), true
 	}
 	for _, row := range sentinelKinds {
 		if errors.Is(err, row.err) {
@@ -174,29 +201,53 @@ func detailOf(err, sentinel error) string {
 
 // renderErrors is the outermost error boundary: it writes every error as problem+json, logs
 // unexpected ones with the request id, and never reveals internals.
-func renderErrors(logger *slog.Logger) echo.MiddlewareFunc {
+func (s *Server) renderErrors() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			err := next(c)
 			if err == nil {
 				return nil
 			}
-			writeProblem(c, err, logger)
+			s.writeProblem(c, err)
 			return nil
 		}
 	}
 }
 
-func writeProblem(c *echo.Context, err error, logger *slog.Logger) {
+// ctxLogLevel is where the error boundary tells the access log how loud the request's line
+// should be (a slog.Level); without it the access log goes by the status.
+const ctxLogLevel = "log_level"
+
+func (s *Server) writeProblem(c *echo.Context, err error) {
 	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
 		return
+	}
+	// A client that hung up cancels the request's context, and the store call fails with it.
+	// That is neither a server error nor worth an ERROR line: record it as client-closed and
+	// write nothing (there is no one to read it). Only the request's own context counts: a
+	// cancellation from anywhere else is a failure like any other.
+	if errors.Is(c.Request().Context().Err(), context.Canceled) {
+		c.Set(ctxLogLevel, slog.LevelInfo)
+		c.Response().WriteHeader(statusClientClosed)
+		return
+	}
+	if s.classify != nil {
+		err = s.classify(err)
 	}
 	p, expected := toProblem(err)
 	p.RequestID = requestID(c)
 	p.Instance = c.Request().URL.Path
-	if !expected {
-		logger.ErrorContext(c.Request().Context(), "request failed",
+	switch {
+	case !expected:
+		c.Set(ctxLogLevel, slog.LevelError)
+		s.logger.ErrorContext(c.Request().Context(), "request failed",
 			"request_id", p.RequestID, "method", c.Request().Method, "path", c.Request().URL.Path, "error", err.Error())
+	case p.Status >= 500:
+		// Expected 5xx: the store is down or full (an operator should know, the code is fine),
+		// or readiness says "not yet", which handleReady sets to info itself.
+		if _, set := c.Get(ctxLogLevel).(slog.Level); !set {
+			c.Set(ctxLogLevel, slog.LevelWarn)
+		}
 	}
 	if p.Status == http.StatusMethodNotAllowed {
 		if allow, ok := c.Get(echo.ContextKeyHeaderAllow).(string); ok && allow != "" {

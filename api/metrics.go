@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -17,6 +18,9 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	store    *prometheus.HistogramVec
+	build    *prometheus.GaugeVec
+	swept    *prometheus.CounterVec
+	sweptAt  prometheus.Gauge
 }
 
 // NewMetrics registers the HTTP, store and Go runtime collectors.
@@ -37,8 +41,20 @@ func NewMetrics() *Metrics {
 			Help:    "Store command latency by command and outcome.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"command", "outcome"}),
+		build: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "expertsurvey_build_info",
+			Help: "Always 1; its labels name the running build, so that dashboards can tell versions apart during a rollout.",
+		}, []string{"version", "goversion"}),
+		swept: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "expertsurvey_swept_rows_total",
+			Help: "Expired rows removed by the periodic sweep, by kind (refresh_tokens, login_failures, ...).",
+		}, []string{"kind"}),
+		sweptAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "expertsurvey_sweep_last_success_timestamp_seconds",
+			Help: "When this instance last completed a sweep (Unix time); alert when it falls far behind.",
+		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.store,
+	m.registry.MustRegister(m.requests, m.latency, m.store, m.build, m.swept, m.sweptAt,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,6 +74,27 @@ func (m *Metrics) ObserveStore(command string, took time.Duration, failed bool) 
 	m.store.WithLabelValues(command, outcome).Observe(took.Seconds())
 }
 
+// CountSwept records rows removed by a sweep; a sweep that removed nothing still creates the
+// series, so that an alert can tell "sweeping, nothing to do" from "not sweeping".
+func (m *Metrics) CountSwept(kind string, n int64) {
+	m.swept.WithLabelValues(kind).Add(float64(n))
+}
+
+// SweepSucceeded records the time of a completed sweep.
+func (m *Metrics) SweepSucceeded(at time.Time) {
+	m.sweptAt.Set(float64(at.UnixNano()) / 1e9)
+}
+
+func (m *Metrics) setBuildInfo(version string) {
+	m.build.WithLabelValues(version, runtime.Version()).Set(1)
+}
+
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// Register adds collectors of other parts of the service (the store's caches and writes) to
+// the registry /metrics serves.
+func (m *Metrics) Register(cs ...prometheus.Collector) {
+	m.registry.MustRegister(cs...)
 }

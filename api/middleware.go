@@ -55,9 +55,14 @@ func accessLog(logger *slog.Logger, m *Metrics) echo.MiddlewareFunc {
 				route = "unmatched"
 			}
 			m.observeRequest(c.Request().Method, route, status, took)
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
+			// The error boundary says how loud a failure is (an expected 5xx such as a store
+			// outage is a warning, a client that hung up is info); without its word, 5xx is an error.
+			level, hinted := c.Get(ctxLogLevel).(slog.Level)
+			if !hinted {
+				level = slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelError
+				}
 			}
 			logger.LogAttrs(c.Request().Context(), level, "request",
 				slog.String("request_id", requestID(c)),

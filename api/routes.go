@@ -10,8 +10,8 @@ import (
 // ones are registered on e with their full path.
 func (s *Server) routes() {
 	e := s.echo
-	e.GET("/livez", handleLive)
-	e.GET("/healthz", handleLive)
+	e.GET("/livez", s.handleLive)
+	e.GET("/healthz", s.handleLive)
 	e.GET("/readyz", s.handleReady)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.yaml", s.handleSpec)

@@ -32,6 +32,11 @@ type Config struct {
 	Rounds *round.Service
 	// Questionnaires keeps the instruments and their versions.
 	Questionnaires *questionnaire.Service
+	// ClassifyError, when set, wraps the store adapter's failures in expertsurvey.ErrStoreUnavailable
+	// or ErrStoreFull before the error table is consulted; api cannot know the driver's errors.
+	ClassifyError func(error) error
+	// Version is the build's version, reported by /livez and the build_info metric.
+	Version string
 }
 
 // Server is the HTTP API.
@@ -49,6 +54,8 @@ type Server struct {
 	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
 	bodyLimit   int64
 	largeBodies map[string]int64
+	classify    func(error) error
+	version     string
 	ready       atomic.Bool
 	draining    atomic.Bool
 }
@@ -80,14 +87,20 @@ func New(cfg Config) (*Server, error) {
 		questionnaires: cfg.Questionnaires,
 		bodyLimit:      cfg.BodyLimit,
 		largeBodies:    map[string]int64{},
+		classify:       cfg.ClassifyError,
+		version:        cfg.Version,
 	}
+	if s.version == "" {
+		s.version = "unknown"
+	}
+	cfg.Metrics.setBuildInfo(s.version)
 	// The error boundary must be inside the access log (so the log sees the final status) and
 	// outside panic recovery (so a panic is answered like any other failure).
-	s.echo.HTTPErrorHandler = func(c *echo.Context, err error) { writeProblem(c, err, s.logger) }
+	s.echo.HTTPErrorHandler = s.writeProblem
 	s.echo.Pre(
 		withRequestID(),
 		accessLog(cfg.Logger, cfg.Metrics),
-		renderErrors(cfg.Logger),
+		s.renderErrors(),
 		recoverPanics(),
 	)
 	s.echo.Use(s.limitBody)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/api/apitest"
@@ -103,20 +104,28 @@ func TestDocsPageShowsEveryOperationWithoutExternalAssets(t *testing.T) {
 
 func TestMetricsCountRequestsByRouteAndStatus(t *testing.T) {
 	m := api.NewMetrics()
-	s, err := api.New(api.Config{Logger: slog.New(slog.DiscardHandler), Store: &fakePinger{}, Metrics: m})
+	s, err := api.New(api.Config{Logger: slog.New(slog.DiscardHandler), Store: &fakePinger{}, Metrics: m, Version: "v1.2.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := apitest.NewClient(t, s)
-	c.Do(apitest.Request{Method: "GET", Path: "/livez"})
+	if live := c.Do(apitest.Request{Method: "GET", Path: "/livez"}).JSON(t); live["version"] != "v1.2.3" {
+		t.Errorf("/livez does not name the version: %v", live)
+	}
 	c.Do(apitest.Request{Method: "GET", Path: "/no/such/route", Invalid: true})
 	m.ObserveStore("find", 1e6, false)
+	m.CountSwept("refresh_tokens", 3)
+	m.SweepSucceeded(time.Unix(1700000000, 0))
 	body := string(c.Do(apitest.Request{Method: "GET", Path: "/metrics"}).Body)
 	for _, want := range []string{
 		`expertsurvey_http_requests_total{method="GET",route="/livez",status="200"} 1`,
 		`expertsurvey_http_requests_total{method="GET",route="unmatched",status="404"} 1`,
 		`expertsurvey_store_command_duration_seconds_count{command="find",outcome="ok"} 1`,
 		`go_goroutines`,
+		`expertsurvey_build_info{goversion="go`,
+		`version="v1.2.3"} 1`,
+		`expertsurvey_swept_rows_total{kind="refresh_tokens"} 3`,
+		`expertsurvey_sweep_last_success_timestamp_seconds 1.7e+09`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

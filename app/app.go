@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ type Options struct {
 	// Lockout overrides the default brute-force limits.
 	Lockout *auth.LockoutPolicy
 	Now     func() time.Time
+	// Version names the build in /livez and the build_info metric.
+	Version string
 }
 
 // App is an assembled service.
@@ -41,6 +44,9 @@ type App struct {
 	Rounds         *round.Service
 	store          *mongodb.Store
 	logger         *slog.Logger
+	metrics        *api.Metrics
+	now            func() time.Time
+	lockout        auth.LockoutPolicy
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -54,6 +60,10 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = api.NewMetrics() // shared by the API and the sweeps
+	}
+	opts.Metrics.Register(storeCollectors(store)...)
 	if opts.JWTIssuer == "" {
 		opts.JWTIssuer = "expertsurvey"
 	}
@@ -85,11 +95,34 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
+		ClassifyError: mongodb.Classify, Version: opts.Version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger}, nil
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
+		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
+}
+
+// RunSweeps removes expired rows (tokens, login failures, ...) now and then every interval until
+// ctx ends. Every instance may run it: the sweep is idempotent.
+func (a *App) RunSweeps(ctx context.Context, interval time.Duration) {
+	w := &mongodb.Sweeper{Store: a.store, Policy: a.SweepPolicy(), Interval: interval, Now: a.now, Logger: a.logger}
+	if a.metrics != nil {
+		w.OnSwept, w.OnSuccess = a.metrics.CountSwept, a.metrics.SweepSucceeded
+	}
+	w.Run(ctx)
+}
+
+// SweepPolicy derives the lifetimes of rows that do not carry their expiry from the auth
+// settings: markers of used tokens and revoked sessions outlive the longest token, and a login
+// failure counts for a lockout window and the lockout it may cause (up to two windows), with one
+// window to spare.
+func (a *App) SweepPolicy() mongodb.SweepPolicy {
+	return mongodb.SweepPolicy{
+		TokenLifetime:        max(auth.DefaultRefreshTTL, auth.DefaultInvitationTTL, auth.DefaultResetTTL),
+		LoginFailureLifetime: 4 * cmp.Or(a.lockout.Window, auth.DefaultLockout.Window),
+	}
 }
 
 func signingKeys(opts Options) (*auth.KeySet, error) {

@@ -36,8 +36,10 @@ var DemoUsers = []struct {
 	{"reviewer.at@demo.expertsurvey.org", "Demo Reviewer (AT)", false, []auth.Assignment{{Role: auth.RoleReviewer, Round: DemoRound, Country: "AT"}}},
 }
 
-// LoadDemo writes the demo data. It is idempotent: what exists already is left as it is, so
-// `serve --demo` can run on every start.
+// LoadDemo writes the demo data. It only ever adds what is missing, so `serve --demo` can run on
+// every start without undoing anyone's work: an existing user, questionnaire version or round is
+// left as it is (whatever was changed in it), a round that has moved past open (closed,
+// published) gets nothing, and invented answers go only to sheets that hold no answer at all.
 func (a *App) LoadDemo(ctx context.Context) error {
 	ctx = audit.WithOrigin(ctx, audit.SystemActor, "demo")
 	system := auth.Principal{UserID: audit.SystemActor, Admin: true}
@@ -48,7 +50,7 @@ func (a *App) LoadDemo(ctx context.Context) error {
 		}
 		u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: du.Email, DisplayName: du.Name, GlobalRole: role, Password: DemoPassword})
 		if errors.Is(err, auth.ErrConflict) {
-			continue
+			continue // exists: its password, role and assignments may have been changed on purpose
 		}
 		if err != nil {
 			return fmt.Errorf("demo user %s: %w", du.Email, err)
@@ -75,14 +77,25 @@ func (a *App) LoadDemo(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo round: %w", err)
 	}
-	if r.Status == round.StatusDraft {
+	switch r.Status {
+	case round.StatusDraft:
 		if _, err := a.Rounds.SetStatus(ctx, system, DemoRound, round.StatusOpen, r.Version); err != nil {
 			return fmt.Errorf("open the demo round: %w", err)
 		}
+	case round.StatusOpen:
+	default:
+		return nil // closed or published: its answers are final, and no import may touch them
 	}
 	var rows []round.ImportRow
 	answers := demo.Answers()
 	for _, country := range countries[1:] {
+		view, err := a.Rounds.Sheet(ctx, system, DemoRound, country)
+		if err != nil {
+			return fmt.Errorf("demo sheet %s: %w", country, err)
+		}
+		if view.Sheet.AnswerCount() > 0 {
+			continue // answered already, by the demo or by someone trying it: keep every answer
+		}
 		for _, ans := range answers[country] {
 			v := map[string]string{"country": country, "indicator": ans.Indicator, "option": ans.Option, "text": ans.Text,
 				"comment": "Invented answer for the demonstration.", "source_kind": "other", "source_title": "Demonstration data"}
@@ -94,6 +107,9 @@ func (a *App) LoadDemo(ctx context.Context) error {
 			}
 			rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: v})
 		}
+	}
+	if len(rows) == 0 {
+		return nil
 	}
 	if _, err := a.Rounds.ImportAnswers(ctx, system, DemoRound, rows, nil); err != nil {
 		return fmt.Errorf("demo answers: %w", err)

@@ -115,3 +115,58 @@ func TestAnswersFormatDocExampleImports(t *testing.T) {
 		t.Fatalf("LMM_1 %+v\nPP_2 %+v", lmm, pp2)
 	}
 }
+
+// Loading the demo again keeps what users did: a changed answer stays changed, and a round
+// that has moved on (closed here) is left as it is, with no error.
+func TestDemoReloadKeepsUsersChanges(t *testing.T) {
+	a, err := app.New(mongodbtest.New(t), app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: "k:" + auth.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := a.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.Principal{UserID: "u_someone", Admin: true}
+	country := demo.Countries()[1]
+	before, err := a.Rounds.Answer(ctx, admin, app.DemoRound, country, "LMM_1")
+	if err != nil || before.Version == 0 {
+		t.Fatalf("demo answer %s LMM_1: %+v %v", country, before, err)
+	}
+	option := "labour_test"
+	if before.Option == option {
+		option = "equal"
+	}
+	changed, err := a.Rounds.SaveAnswer(ctx, admin, app.DemoRound, country, "LMM_1", round.AnswerInput{
+		Option: option, Comment: "Changed by a user trying the demo.",
+		Sources: []round.Source{{Kind: "law", Title: "Their own source"}},
+	}, &before.Version)
+	if err != nil {
+		t.Fatalf("change the demo answer: %v", err)
+	}
+	if err := a.LoadDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.Rounds.Answer(ctx, admin, app.DemoRound, country, "LMM_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version != changed.Version || after.Option != option || after.Comment != changed.Comment {
+		t.Fatalf("reloading the demo changed a user's answer: before reload %+v\nafter %+v", changed, after)
+	}
+
+	r, err := a.Rounds.Round(ctx, admin, app.DemoRound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = a.Rounds.SetStatus(ctx, admin, app.DemoRound, round.StatusClosed, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.LoadDemo(ctx); err != nil {
+		t.Fatalf("loading the demo over a closed round: %v", err)
+	}
+	again, err := a.Rounds.Round(ctx, admin, app.DemoRound)
+	if err != nil || again.Status != round.StatusClosed || again.Version != r.Version {
+		t.Fatalf("the closed demo round changed: %+v %v", again, err)
+	}
+}

@@ -54,6 +54,12 @@ func indexIDLookups(ctx context.Context, db *mongo.Database, dir string) error {
 		}
 		tables = append(tables, t)
 	}
+	// An error that ended the listing early would otherwise pass for a shorter list, leaving
+	// collections without their lookup index.
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return fmt.Errorf("list tables of %s: %w", file, err)
+	}
 	rows.Close()
 	for _, t := range tables {
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_id_lookup", t)

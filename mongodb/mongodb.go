@@ -36,7 +36,33 @@ type Config struct {
 	CacheBytes int64
 	// Now is the clock of every time the store writes; time.Now when nil.
 	Now func() time.Time
+	// OperationTimeout bounds every store operation that its context does not bound already
+	// (DefaultOperationTimeout when zero).
+	OperationTimeout time.Duration
 }
+
+// Timeouts of the client. With the store down, a request must fail fast with "try again"
+// rather than hang: a server that cannot be selected within ServerSelectionTimeout (refused
+// connection, no primary) fails the operation, and any operation fails after its time budget.
+// The budget is generous for a single command; imports of a whole round are one insertMany.
+const (
+	ServerSelectionTimeout = 1 * time.Second
+	// ConnectTimeout also bounds the driver's heartbeats; a heartbeat that times out marks the
+	// server unknown and fails the requests in flight, so it is kept well above what a busy but
+	// healthy store needs to answer (a dead store still fails requests after
+	// ServerSelectionTimeout).
+	ConnectTimeout          = 5 * time.Second
+	DefaultOperationTimeout = 10 * time.Second
+	// heartbeatInterval is how often the driver re-checks a server; shorter than the default
+	// 10 s so that a store that comes back is used again within a couple of seconds.
+	heartbeatInterval = 2 * time.Second
+	// maxConnecting bounds how many connections the pool opens at once. The driver shares the
+	// server selection timeout between selecting the server and checking out a connection, so
+	// with its default of 2 a burst of concurrent requests on a cold pool queued behind slow
+	// handshakes and timed out as "unavailable" on a healthy, merely busy store (seen under the
+	// race detector with 16 concurrent writers).
+	maxConnecting = 16
+)
 
 // Store is an open connection to one database.
 type Store struct {
@@ -81,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.uri = emb.URI()
 		s.sqliteDir = emb.dir
 	}
-	client, err := Connect(s.uri, cfg.OnCommand)
+	client, err := Connect(s.uri, cfg.OperationTimeout, cfg.OnCommand)
 	if err != nil {
 		s.closeEmbedded()
 		return nil, err
@@ -111,9 +137,20 @@ func (s *Store) init(db *mongo.Database, cfg Config, logger *slog.Logger) {
 	s.checkpoints = newCheckpointer(s)
 }
 
-// Connect returns a client for uri; the driver connects lazily.
-func Connect(uri string, onCommand func(string, time.Duration, bool)) (*mongo.Client, error) {
-	opts := options.Client().ApplyURI(uri).SetTimeout(30 * time.Second)
+// Connect returns a client for uri with the timeouts above (opTimeout <= 0 means
+// DefaultOperationTimeout); the driver connects lazily. Settings in the URI
+// (serverSelectionTimeoutMS, timeoutMS, ...) win over these defaults.
+func Connect(uri string, opTimeout time.Duration, onCommand func(string, time.Duration, bool)) (*mongo.Client, error) {
+	if opTimeout <= 0 {
+		opTimeout = DefaultOperationTimeout
+	}
+	opts := options.Client().
+		SetServerSelectionTimeout(ServerSelectionTimeout).
+		SetConnectTimeout(ConnectTimeout).
+		SetHeartbeatInterval(heartbeatInterval).
+		SetMaxConnecting(maxConnecting).
+		SetTimeout(opTimeout).
+		ApplyURI(uri)
 	if onCommand != nil {
 		opts.SetMonitor(&event.CommandMonitor{
 			Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
@@ -149,9 +186,10 @@ func (s *Store) Embedded() bool { return s.embedded != nil }
 // Database exposes the database for the storage tests and the raw-driver benchmarks.
 func (s *Store) Database() *mongo.Database { return s.db }
 
-// Ping tells whether the server answers.
+// Ping tells whether the server answers; an unreachable server is
+// expertsurvey.ErrStoreUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.client.Ping(ctx, readpref.Primary())
+	return Classify(s.client.Ping(ctx, readpref.Primary()))
 }
 
 // Close writes the checkpoints still due, disconnects and, for the embedded store, stops the

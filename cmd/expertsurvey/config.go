@@ -25,6 +25,9 @@ type serveConfig struct {
 	AccessTTL       time.Duration
 	BodyLimit       int64
 	ShutdownTimeout time.Duration
+	SweepInterval   time.Duration
+	StoreTimeout    time.Duration
+	CacheBytes      int64
 	Demo            bool
 }
 
@@ -66,6 +69,16 @@ func (c *serveConfig) settings() []setting {
 			return nil
 		}},
 		{"shutdown-timeout", "EXPERTSURVEY_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for in-flight requests", dur(&c.ShutdownTimeout)},
+		{"sweep-interval", "EXPERTSURVEY_SWEEP_INTERVAL", "10m", "how often expired tokens and login failures are removed", dur(&c.SweepInterval)},
+		{"store-timeout", "EXPERTSURVEY_STORE_TIMEOUT", "10s", "longest time one store operation may take (an unreachable store fails after 1 s regardless)", dur(&c.StoreTimeout)},
+		{"cache-bytes", "EXPERTSURVEY_CACHE_BYTES", "134217728", "memory budget of the sheet cache in bytes (128 MiB: with the rest of the process, under a 512 MiB pod limit)", func(v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("want a positive number of bytes, got %q", v)
+			}
+			c.CacheBytes = n
+			return nil
+		}},
 		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -111,6 +124,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	case "development", "production":
 	default:
 		return nil, fmt.Errorf("--env / EXPERTSURVEY_ENV: want development or production, got %q", c.Env)
+	}
+	if c.Demo && c.Env == "production" {
+		// Demo users share a published password: never in production.
+		return nil, fmt.Errorf("--demo / EXPERTSURVEY_DEMO: demo data (with its published password) is refused in production")
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "text"

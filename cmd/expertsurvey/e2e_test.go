@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,13 +14,17 @@ import (
 	"time"
 
 	"github.com/expertsurvey/expertsurvey/app"
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // TestMain doubles as the server process of the signal test: with EXPERTSURVEY_TEST_SERVE set,
 // the test binary runs main() with those arguments, as the real binary would.
 func TestMain(m *testing.M) {
+	// "-" stands for the bare binary (no arguments at all).
 	if args := os.Getenv("EXPERTSURVEY_TEST_SERVE"); args != "" {
-		os.Args = append(os.Args[:1], strings.Fields(args)...)
+		os.Args = append(os.Args[:1], strings.Fields(strings.TrimPrefix(args, "-"))...)
 		main()
 		os.Exit(0)
 	}
@@ -168,5 +174,46 @@ func TestSIGTERMLetsAnInFlightRequestFinish(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "msg=stopped") {
 		t.Fatalf("no clean stop in the logs:\n%s", logs.String())
+	}
+}
+
+// serve --demo over a demo round that has moved on (closed here) serves, and leaves it closed.
+func TestServeDemoOverAClosedDemoRoundServes(t *testing.T) {
+	dir := t.TempDir()
+	p := startServer(t, nil, "--demo", "--data-dir", dir)
+	waitFor(t, p.base+"/readyz", http.StatusOK)
+	p.stop(t)
+
+	closeDemoRound(t, dir)
+	p = startServer(t, nil, "--demo", "--data-dir", dir)
+	waitFor(t, p.base+"/readyz", http.StatusOK)
+	token := demoLogin(t, p.base, "coordinator@demo.expertsurvey.org")
+	req, _ := http.NewRequest(http.MethodGet, p.base+"/v1/rounds/"+app.DemoRound, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if status, body := send(t, req); status != http.StatusOK || body["status"] != "closed" {
+		t.Fatalf("the demo round after serve --demo: %d %v", status, body)
+	}
+	p.stop(t)
+}
+
+func closeDemoRound(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = store.Close(context.Background()) }()
+	a, err := app.New(store, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: "k:" + auth.GenerateKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := auth.Principal{UserID: "u_test", Admin: true}
+	r, err := a.Rounds.Round(ctx, admin, app.DemoRound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Rounds.SetStatus(ctx, admin, app.DemoRound, round.StatusClosed, r.Version); err != nil {
+		t.Fatal(err)
 	}
 }

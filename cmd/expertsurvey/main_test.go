@@ -106,7 +106,32 @@ func waitFor(t *testing.T, url string, status int) {
 func TestServeStartsBecomesReadyAndShutsDownCleanly(t *testing.T) {
 	p := startServer(t, nil, "--data-dir", t.TempDir())
 	waitFor(t, p.base+"/readyz", http.StatusOK)
-	resp, err := http.Get(p.base + "/docs")
+	// Once ready, serve sweeps at once, and /healthz names the build.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(p.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `expertsurvey_swept_rows_total{kind="refresh_tokens"} 0`) &&
+			!strings.Contains(string(b), "expertsurvey_sweep_last_success_timestamp_seconds 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no sweep reported in /metrics:\n%s", b)
+		}
+	}
+	resp, err := http.Get(p.base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(hb), `"version":"`+buildVersion()+`"`) {
+		t.Fatalf("/healthz: %s", hb)
+	}
+	resp, err = http.Get(p.base + "/docs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +158,8 @@ func TestBadConfigurationIsRefusedAtStart(t *testing.T) {
 		{map[string]string{"EXPERTSURVEY_ACCESS_TTL": "soon"}, nil, "EXPERTSURVEY_ACCESS_TTL"},
 		{nil, []string{"--log-format", "xml"}, "want text or json"},
 		{nil, []string{"extra"}, "unexpected argument"},
+		{map[string]string{"EXPERTSURVEY_ENV": "production", "EXPERTSURVEY_JWT_KEYS": "k1:" + strings.Repeat("QUJD", 11)}, []string{"--demo"}, "refused in production"},
+		{nil, []string{"--env", "production", "--demo"}, "refused in production"},
 	} {
 		getenv := func(k string) string { return tc.env[k] }
 		err := run(context.Background(), append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...), getenv, io.Discard, io.Discard)

@@ -31,7 +31,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	metrics := api.NewMetrics()
 	store, err := mongodb.Open(ctx, mongodb.Config{
 		URI: cfg.MongoURI, Database: cfg.Database, DataDir: cfg.DataDir, EmbeddedAddr: cfg.StoreAddr,
-		Logger: logger, OnCommand: metrics.ObserveStore,
+		Logger: logger, OnCommand: metrics.ObserveStore, OperationTimeout: cfg.StoreTimeout, CacheBytes: cfg.CacheBytes,
 	})
 	if err != nil {
 		return err
@@ -45,6 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a, err := app.New(store, app.Options{
 		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
 		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
+		Version: buildVersion(),
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
@@ -65,7 +66,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
-	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs")
+	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs", "version", buildVersion())
 
 	prepared := make(chan error, 1)
 	prepareCtx, cancelPrepare := context.WithCancel(ctx)
@@ -73,13 +74,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() {
 		err := a.Prepare(prepareCtx)
 		if err == nil && cfg.Demo {
-			if err = a.LoadDemo(prepareCtx); err == nil {
+			// Demo data is a convenience: whatever state it is in (changed by users, its round
+			// moved on), the service still serves.
+			if derr := a.LoadDemo(prepareCtx); derr != nil {
+				logger.Warn("demo data not (fully) loaded; serving anyway", "error", derr.Error())
+			} else {
 				logDemo(logger)
 			}
 		}
 		prepared <- err
 	}()
 
+	var sweepsDone chan struct{} // closed when the sweeps stopped; nil when they never started
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -92,6 +98,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		a.Server.MarkReady()
 		logger.Info("ready")
+		// Sweeps stop with the service: prepareCtx ends at shutdown, and the store closes only
+		// after the sweep in progress has given up.
+		sweepsDone = make(chan struct{})
+		go func() {
+			defer close(sweepsDone)
+			a.RunSweeps(prepareCtx, cfg.SweepInterval)
+		}()
 		select {
 		case <-ctx.Done():
 		case err := <-serveErr:
@@ -99,6 +112,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	cancelPrepare()
+	if sweepsDone != nil {
+		<-sweepsDone
+	}
 
 	// Shutdown order: stop advertising readiness, let in-flight requests finish, then close the
 	// store so that every acknowledged write is on disk.
