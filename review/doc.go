@@ -1,0 +1,2 @@
+// Package review is the peer-review workflow of a sheet.
+package review
