@@ -26,17 +26,21 @@ func ptr(f float64) *float64 { return &f }
 
 // answerMoves calls each answer move of the table with valid input on answer "A1" at version 2.
 var answerMoves = map[Move]func(s *Sheet, a Actor) (Change, error){
-	MoveSave:           func(s *Sheet, a Actor) (Change, error) { return s.Save(a, "A1", 2, "a new source") },
-	MoveApprove:        func(s *Sheet, a Actor) (Change, error) { return s.Approve(a, "A1", 2) },
-	MoveRequestChanges: func(s *Sheet, a Actor) (Change, error) { return s.RequestChanges(a, "A1", 2, RequestInput{Reason: "art. 5 was repealed"}) },
-	MoveRevise:         func(s *Sheet, a Actor) (Change, error) { return s.Revise(a, "A1", 2, "agreed, repealed in 2024") },
-	MoveDispute:        func(s *Sheet, a Actor) (Change, error) { return s.Dispute(a, "A1", 2, "art. 5 is still in force") },
+	MoveSave:    func(s *Sheet, a Actor) (Change, error) { return s.Save(a, "A1", 2, "a new source") },
+	MoveApprove: func(s *Sheet, a Actor) (Change, error) { return s.Approve(a, "A1", 2) },
+	MoveRequestChanges: func(s *Sheet, a Actor) (Change, error) {
+		return s.RequestChanges(a, "A1", 2, RequestInput{Reason: "art. 5 was repealed"})
+	},
+	MoveRevise:  func(s *Sheet, a Actor) (Change, error) { return s.Revise(a, "A1", 2, "agreed, repealed in 2024") },
+	MoveDispute: func(s *Sheet, a Actor) (Change, error) { return s.Dispute(a, "A1", 2, "art. 5 is still in force") },
 	MoveAdjudicate: func(s *Sheet, a Actor) (Change, error) {
 		return s.Adjudicate(a, "A1", 2, AdjudicationInput{Option: "b", Rationale: "the repeal takes effect in 2026"})
 	},
 	MoveSendBack: func(s *Sheet, a Actor) (Change, error) { return s.SendBack(a, "A1", 2, "cite the regulation too") },
-	MoveOverride: func(s *Sheet, a Actor) (Change, error) { return s.Override(a, "A1", 2, ptr(50), "partial implementation") },
-	MoveComment:  func(s *Sheet, a Actor) (Change, error) { return s.AddComment(a, "A1", "see the ministry circular", 0) },
+	MoveOverride: func(s *Sheet, a Actor) (Change, error) {
+		return s.Override(a, "A1", 2, ptr(50), "partial implementation")
+	},
+	MoveComment: func(s *Sheet, a Actor) (Change, error) { return s.AddComment(a, "A1", "see the ministry circular", 0) },
 }
 
 // answerFixture is a sheet in state ss whose answer A1, written by the expert, is in state as
