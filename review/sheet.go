@@ -320,7 +320,7 @@ func (s *Sheet) note(actor Actor) {
 }
 
 // CurrentVerdicts returns the verdicts given on the answer's current version.
-func (a *Answer) CurrentVerdicts() []Verdict {
+func (a Answer) CurrentVerdicts() []Verdict {
 	var out []Verdict
 	for _, v := range a.Verdicts {
 		if v.Version == a.Version {
@@ -344,7 +344,7 @@ type OpenRequest struct {
 // OpenRequests lists what the expert must address on an answer that waits for them (changes
 // requested) or that they disputed: the requests for changes on the current version and the
 // send-backs of it, oldest first. Other answers have none.
-func (a *Answer) OpenRequests() []OpenRequest {
+func (a Answer) OpenRequests() []OpenRequest {
 	if a.State != AnswerChangesRequested && a.State != AnswerDisputed {
 		return nil
 	}
@@ -365,7 +365,7 @@ func (a *Answer) OpenRequests() []OpenRequest {
 
 // ScoreOverride returns the override in force, or nil: the last one, unless it withdrew the
 // score.
-func (a *Answer) ScoreOverride() *Override {
+func (a Answer) ScoreOverride() *Override {
 	if len(a.Overrides) == 0 {
 		return nil
 	}
@@ -378,7 +378,7 @@ func (a *Answer) ScoreOverride() *Override {
 
 // AwaitsVerdictFrom tells whether reviewer may still give a verdict on the answer: it waits
 // for verdicts, they did not write it and have not ruled on its version. Work queues use it.
-func (a *Answer) AwaitsVerdictFrom(reviewer string) bool {
+func (a Answer) AwaitsVerdictFrom(reviewer string) bool {
 	return a.State == AnswerSubmitted && !a.Inapplicable && !slices.Contains(a.Authors, reviewer) &&
 		!slices.ContainsFunc(a.Verdicts, func(v Verdict) bool { return v.Version == a.Version && v.Reviewer == reviewer })
 }
