@@ -309,7 +309,9 @@ func TestValidation(t *testing.T) {
 		want  []FieldError
 	}{
 		{"request without reason", func() *Sheet { return answerFixture(AnswerSubmitted, SheetSubmitted) },
-			func(s *Sheet) (Change, error) { return s.RequestChanges(reviewer1, "A1", 2, RequestInput{Reason: "  "}) },
+			func(s *Sheet) (Change, error) {
+				return s.RequestChanges(reviewer1, "A1", 2, RequestInput{Reason: "  "})
+			},
 			[]FieldError{{"reason", "is required"}}},
 		{"request with a too long reason and an infinite value", func() *Sheet { return answerFixture(AnswerSubmitted, SheetSubmitted) },
 			func(s *Sheet) (Change, error) {
