@@ -15,9 +15,9 @@ type Agreement struct {
 	PercentAgreement float64
 	// Alpha is Krippendorff's alpha for nominal data, or nil when it is undefined: with no
 	// pairable verdicts, or when every verdict is the same decision. Then the expected
-	// disagreement is 0 and alpha is 0/0; Krippendorff (2011, section A) holds that such data,
-	// without variation, cannot show whether reviewers tell answers apart, so we report no
-	// alpha rather than 1 (PercentAgreement is then 100).
+	// disagreement is 0 as well as the observed one, and alpha is 0/0: data without variation
+	// cannot show whether reviewers tell good answers from bad ones, so we report no alpha
+	// rather than a flattering 1 (PercentAgreement, 100 then, says that they agreed).
 	Alpha *float64
 }
 
