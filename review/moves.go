@@ -49,11 +49,17 @@ func (s *Sheet) checkAnswerMove(actor Actor, move Move, a Answer) (AnswerTransit
 	if !ok {
 		return AnswerTransition{}, fmt.Errorf("%w: %s of a %s answer while the sheet is %s", ErrInvalidTransition, move, a.State, state)
 	}
+	if a.Inapplicable && outOfReview[move] {
+		return AnswerTransition{}, fmt.Errorf("%w: %s: %s does not apply (skip logic) and is out of review", ErrInvalidTransition, move, a.Indicator)
+	}
 	if role := acting(actor.Role); !slices.Contains(row.Roles, role) {
 		return AnswerTransition{}, fmt.Errorf("%w: a %s may not %s a %s answer", ErrForbidden, role, move, a.State)
 	}
 	return row, nil
 }
+
+// outOfReview are the moves of the review proper, which an inapplicable answer is out of.
+var outOfReview = map[Move]bool{MoveApprove: true, MoveRequestChanges: true, MoveDispute: true, MoveAdjudicate: true, MoveSendBack: true}
 
 // checkActor refuses an anonymous actor and a role that may never make move.
 func checkActor(actor Actor, move Move) error {

@@ -443,3 +443,46 @@ func TestEdit(t *testing.T) {
 		t.Errorf("edit of a new answer: %v %v, want a save", c.Move, err)
 	}
 }
+
+// TestApproveMany: a bulk approval is one verdict per answer, all or nothing, with the sheet's
+// automatic moves where they belong.
+func TestApproveMany(t *testing.T) {
+	l := submitted(t, 1)
+	s := l.sheet
+	before := s.clone()
+	if _, err := s.ApproveMany(reviewer1, []Target{{"A1", 1}, {"A2", 7}}); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "A2") {
+		t.Errorf("with a stale target: %v, want ErrStale naming A2", err)
+	}
+	if diff := cmp.Diff(before, s); diff != "" {
+		t.Errorf("a refused bulk approval changed the sheet:\n%s", diff)
+	}
+	targets := s.Awaiting("r1")
+	if want := []Target{{"A1", 1}, {"A2", 1}}; !slices.Equal(targets, want) {
+		t.Fatalf("awaiting %v, want %v", targets, want)
+	}
+	changes, err := s.ApproveMany(reviewer1, targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || len(changes[0].Sheet) != 1 || changes[0].Sheet[0].Move != MoveStartReview || changes[1].SheetState() != SheetReadyToLock {
+		t.Errorf("changes %+v", changes)
+	}
+	for _, c := range changes {
+		l.do(c, nil)
+	}
+	if s.State != SheetReadyToLock || len(s.Awaiting("r1")) != 0 {
+		t.Errorf("after approving all: sheet %s, awaiting %v", s.State, s.Awaiting("r1"))
+	}
+}
+
+// TestInapplicableOutOfReview: an answer that no longer applies gets no verdict.
+func TestInapplicableOutOfReview(t *testing.T) {
+	s := answerFixture(AnswerSubmitted, SheetInReview)
+	s.Answers[0].Inapplicable = true
+	if _, err := s.Approve(reviewer1, "A1", 2); !errors.Is(err, ErrInvalidTransition) {
+		t.Errorf("approving an inapplicable answer: %v, want ErrInvalidTransition", err)
+	}
+	if s.Answer("A1").AwaitsVerdictFrom("r1") {
+		t.Error("an inapplicable answer awaits a verdict")
+	}
+}
