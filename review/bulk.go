@@ -31,6 +31,27 @@ func (s *Sheet) ApproveMany(actor Actor, targets []Target) ([]Change, error) {
 	return out, nil
 }
 
+// Confirm is the expert (or a coordinator) confirming answers carried from the previous round
+// unchanged: each becomes a new version by them, so that the answer is theirs before it is
+// submitted (and nobody they confirmed for reviews it). One change per answer, all or nothing,
+// as in ApproveMany; the first starts the sheet.
+func (s *Sheet) Confirm(actor Actor, targets []Target) ([]Change, error) {
+	scratch := s.clone()
+	out := make([]Change, 0, len(targets))
+	for _, t := range targets {
+		_, _, c, err := scratch.answerMove(actor, MoveConfirm, t.Indicator, t.Version)
+		if err != nil {
+			return nil, fmt.Errorf("answer %s: %w", t.Indicator, err)
+		}
+		if row, _ := sheetRow(scratch.state(), MoveConfirm); row.To != scratch.state() {
+			c.Sheet = []SheetStep{{Move: MoveConfirm, From: scratch.state(), To: row.To}}
+		}
+		scratch.Apply(c, time.Time{})
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // Awaiting lists, in indicator order, the answers waiting for a verdict from reviewer at their
 // current versions: a reviewer's work on the sheet, and "approve all remaining".
 func (s *Sheet) Awaiting(reviewer string) []Target {

@@ -17,6 +17,7 @@
 //
 //	answer             move              by                     sheet               next
 //	draft              save              expert, coordinator    expert holds it     draft
+//	draft              confirm (carried) expert, coordinator    before submission   draft
 //	draft              submit            expert, coordinator    expert holds it     submitted
 //	submitted          approve           reviewer, coordinator  submitted/in_review approved (Nth verdict)
 //	submitted          request_changes   reviewer, coordinator  submitted/in_review changes_requested (Nth)
@@ -87,7 +88,8 @@
 //     round writes Adjudication's option/value/text as the answer's new version in the same
 //     entry.
 //   - return, lock, reopen: Return, Lock, Reopen.
-//   - writes outside the workflow (carrying forward, confirming carried answers, imports,
+//   - confirming carried answers (one, a group, the sheet): Confirm, one change per answer.
+//   - writes outside the workflow (carrying forward, imports,
 //     applicability flags written beside another answer): Sheet.Wrote with the round's new
 //     version and author, so that Answer.Version stays round.Answer.Version.
 //

@@ -40,8 +40,8 @@ type Answer struct {
 	Indicator string
 	State     AnswerState
 	// Version is the answer's content version, the number round.Answer.Version holds: every
-	// content write (Save, Revise, Adjudicate, and Wrote for writes outside the workflow)
-	// makes it one more.
+	// content write (Save, Confirm, Revise, Adjudicate, and Wrote for writes outside the
+	// workflow) makes it one more.
 	Version int
 	// Author wrote the current version; Authors lists everyone who wrote any version, since
 	// nobody reviews an answer they wrote.
@@ -192,7 +192,7 @@ type SheetStep struct {
 // WritesContent tells whether the change writes a new version of the answer's content: the
 // round writes the content in the same log entry (for an adjudication, the final content).
 func (c Change) WritesContent() bool {
-	return c.Move == MoveSave || c.Move == MoveRevise || c.Move == MoveAdjudicate
+	return c.Move == MoveSave || c.Move == MoveConfirm || c.Move == MoveRevise || c.Move == MoveAdjudicate
 }
 
 // SheetState returns the sheet's state after the change, or "" when the change leaves it.
@@ -298,7 +298,7 @@ func (s *Sheet) applyToAnswer(a *Answer, c Change, at time.Time) {
 }
 
 // Wrote records a content write made outside the workflow's moves (carrying answers forward,
-// confirming carried answers, imports, applicability flags), so that Version stays the
+// imports, applicability flags written beside another answer), so that Version stays the
 // round's answer version.
 func (s *Sheet) Wrote(indicator string, version int, author string) {
 	s.answer(indicator).wrote(version, author)

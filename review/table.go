@@ -59,6 +59,7 @@ type Move string
 // Moves of an answer.
 const (
 	MoveSave           Move = "review.save"
+	MoveConfirm        Move = "review.confirm"
 	MoveSubmit         Move = "review.submit"
 	MoveApprove        Move = "review.approve"
 	MoveRequestChanges Move = "review.request_changes"
@@ -74,8 +75,8 @@ const (
 	MoveResolveComment Move = "review.comment_resolve"
 )
 
-// Moves of a sheet. MoveSave and MoveSubmit are moves of both: a save starts a sheet, and a
-// submission hands the sheet and its answers to review.
+// Moves of a sheet. MoveSave, MoveConfirm and MoveSubmit are moves of both: a save or a
+// confirmation starts a sheet, and a submission hands the sheet and its answers to review.
 const (
 	MoveStartReview Move = "review.start_review"
 	MoveReturn      Move = "review.return"
@@ -123,6 +124,9 @@ type AnswerTransition struct {
 var AnswerTable = func() []AnswerTransition {
 	t := []AnswerTransition{
 		{AnswerDraft, MoveSave, editing, expertOrCoordinator, AnswerDraft},
+		// Confirming an answer carried from the previous round makes it the expert's; carried
+		// answers are all confirmed before the first submission.
+		{AnswerDraft, MoveConfirm, []SheetState{SheetNotStarted, SheetInProgress}, expertOrCoordinator, AnswerDraft},
 		{AnswerDraft, MoveSubmit, editing, expertOrCoordinator, AnswerSubmitted},
 		{AnswerRevised, MoveSubmit, []SheetState{SheetReturned}, expertOrCoordinator, AnswerSubmitted},
 
@@ -172,6 +176,8 @@ var SheetTable = []SheetTransition{
 	{From: SheetNotStarted, Move: MoveSave, Roles: expertOrCoordinator, To: SheetInProgress},
 	{From: SheetInProgress, Move: MoveSave, Roles: expertOrCoordinator, To: SheetInProgress},
 	{From: SheetReturned, Move: MoveSave, Roles: expertOrCoordinator, To: SheetReturned},
+	{From: SheetNotStarted, Move: MoveConfirm, Roles: expertOrCoordinator, To: SheetInProgress},
+	{From: SheetInProgress, Move: MoveConfirm, Roles: expertOrCoordinator, To: SheetInProgress},
 	// Carried answers can make a sheet complete before anyone saved; hence not_started.
 	{From: SheetNotStarted, Move: MoveSubmit, Roles: expertOrCoordinator, To: SheetSubmitted},
 	{From: SheetInProgress, Move: MoveSubmit, Roles: expertOrCoordinator, To: SheetSubmitted},

@@ -26,7 +26,14 @@ func ptr(f float64) *float64 { return &f }
 
 // answerMoves calls each answer move of the table with valid input on answer "A1" at version 2.
 var answerMoves = map[Move]func(s *Sheet, a Actor) (Change, error){
-	MoveSave:    func(s *Sheet, a Actor) (Change, error) { return s.Save(a, "A1", 2, "a new source") },
+	MoveSave: func(s *Sheet, a Actor) (Change, error) { return s.Save(a, "A1", 2, "a new source") },
+	MoveConfirm: func(s *Sheet, a Actor) (Change, error) {
+		cs, err := s.Confirm(a, []Target{{"A1", 2}})
+		if err != nil {
+			return Change{}, err
+		}
+		return cs[0], nil
+	},
 	MoveApprove: func(s *Sheet, a Actor) (Change, error) { return s.Approve(a, "A1", 2) },
 	MoveRequestChanges: func(s *Sheet, a Actor) (Change, error) {
 		return s.RequestChanges(a, "A1", 2, RequestInput{Reason: "art. 5 was repealed"})
@@ -190,6 +197,13 @@ func TestSheetTable(t *testing.T) {
 	moves := map[Move]func(s *Sheet, a Actor) (Change, error){
 		// The first answer to an indicator nobody answered yet.
 		MoveSave: func(s *Sheet, a Actor) (Change, error) { return s.Save(a, "A9", 0, "a new source") },
+		MoveConfirm: func(s *Sheet, a Actor) (Change, error) {
+			cs, err := s.Confirm(a, []Target{{"A1", 1}})
+			if err != nil {
+				return Change{}, err
+			}
+			return cs[0], nil
+		},
 	}
 	for m, f := range sheetMoves {
 		moves[m] = f

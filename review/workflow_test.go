@@ -486,3 +486,31 @@ func TestInapplicableOutOfReview(t *testing.T) {
 		t.Error("an inapplicable answer awaits a verdict")
 	}
 }
+
+// TestConfirm: confirming carried answers makes each a new version by the confirmer, all or
+// nothing, and starts the sheet.
+func TestConfirm(t *testing.T) {
+	l := newLogged(t, 1)
+	s := l.sheet
+	s.Wrote("A1", 1, "") // carried forward by the system
+	s.Wrote("A2", 1, "")
+	if _, err := s.Confirm(expert, []Target{{"A1", 1}, {"A2", 3}}); !errors.Is(err, ErrStale) {
+		t.Errorf("with a stale target: %v, want ErrStale", err)
+	}
+	if len(s.History) != 0 || s.Answer("A1").Version != 1 {
+		t.Error("a refused confirmation changed the sheet")
+	}
+	changes, err := s.Confirm(expert, []Target{{"A1", 1}, {"A2", 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		l.do(c, nil)
+	}
+	if a := s.Answer("A2"); a.Version != 2 || a.Author != "ex" || !slices.Equal(a.Authors, []string{"ex"}) {
+		t.Errorf("A2 after confirmation: version %d by %s (%v)", a.Version, a.Author, a.Authors)
+	}
+	if s.State != SheetInProgress || len(s.History) != 1 {
+		t.Errorf("sheet %s, history %+v; want in_progress after one step", s.State, s.History)
+	}
+}
