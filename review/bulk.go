@@ -39,7 +39,7 @@ func (s *Sheet) Confirm(actor Actor, targets []Target) ([]Change, error) {
 	scratch := s.clone()
 	out := make([]Change, 0, len(targets))
 	for _, t := range targets {
-		_, _, c, err := scratch.answerMove(actor, MoveConfirm, t.Indicator, t.Version)
+		_, c, err := scratch.answerMove(actor, MoveConfirm, t.Indicator, t.Version)
 		if err != nil {
 			return nil, fmt.Errorf("answer %s: %w", t.Indicator, err)
 		}

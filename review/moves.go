@@ -34,9 +34,10 @@ type AdjudicationInput struct {
 	Rationale     string
 }
 
-// checkAnswerMove checks that actor may make move on answer a now: the sheet is not locked,
-// the actor's role may make the move at all, the table has a row for the states, and the row
-// allows the role. The order makes the error say the most useful thing first.
+// checkAnswerMove checks that actor may make move on answer a now, in the order the package
+// doc gives (so that the error says the most useful thing first): the actor's role may make
+// the move at all, the sheet is not locked, the table has a row for the states (and a move of
+// the review proper concerns an answer that applies), and the row allows the role.
 func (s *Sheet) checkAnswerMove(actor Actor, move Move, a Answer) (AnswerTransition, error) {
 	state := s.state()
 	if err := checkActor(actor, move); err != nil {
@@ -80,21 +81,22 @@ func basedOn(a Answer, version int) error {
 	return nil
 }
 
-// answerMove is the part every single-answer move shares: the checks, then a change for row.
-func (s *Sheet) answerMove(actor Actor, move Move, indicator string, version int) (Answer, AnswerTransition, Change, error) {
+// answerMove is the part most single-answer moves share: the checks, then a change that puts
+// the answer in the state the table says. It returns the answer as it was.
+func (s *Sheet) answerMove(actor Actor, move Move, indicator string, version int) (Answer, Change, error) {
 	a := s.Answer(indicator)
 	row, err := s.checkAnswerMove(actor, move, a)
 	if err != nil {
-		return a, row, Change{}, err
+		return a, Change{}, err
 	}
 	if err := basedOn(a, version); err != nil {
-		return a, row, Change{}, err
+		return a, Change{}, err
 	}
 	c := Change{Move: move, Actor: actor, Indicator: indicator, Version: version}
 	if row.To != a.State {
 		c.Answers = []AnswerStep{{Indicator: indicator, From: a.State, To: row.To, Inapplicable: a.Inapplicable}}
 	}
-	return a, row, c, nil
+	return a, c, nil
 }
 
 // Save is the expert writing an answer that has not been submitted yet: before the first
@@ -102,7 +104,7 @@ func (s *Sheet) answerMove(actor Actor, move Move, indicator string, version int
 // with a reason for the change, as every change after submission). version is the answer
 // version the expert read (0 for a new answer). The first save starts the sheet.
 func (s *Sheet) Save(actor Actor, indicator string, version int, reason string) (Change, error) {
-	_, _, c, err := s.answerMove(actor, MoveSave, indicator, version)
+	_, c, err := s.answerMove(actor, MoveSave, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}
@@ -122,7 +124,7 @@ func (s *Sheet) Save(actor Actor, indicator string, version int, reason string) 
 // returned sheet, with a reason for the change. The new version makes every earlier verdict
 // history; the answer goes back to review when the sheet is resubmitted.
 func (s *Sheet) Revise(actor Actor, indicator string, version int, reason string) (Change, error) {
-	_, _, c, err := s.answerMove(actor, MoveRevise, indicator, version)
+	_, c, err := s.answerMove(actor, MoveRevise, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}
@@ -202,7 +204,7 @@ func (s *Sheet) verdict(actor Actor, move Move, indicator string, version int, v
 // Dispute is the expert rebutting the requests on an answer instead of changing it; a
 // coordinator adjudicates it once the sheet is resubmitted.
 func (s *Sheet) Dispute(actor Actor, indicator string, version int, text string) (Change, error) {
-	_, _, c, err := s.answerMove(actor, MoveDispute, indicator, version)
+	_, c, err := s.answerMove(actor, MoveDispute, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}
@@ -218,7 +220,7 @@ func (s *Sheet) Dispute(actor Actor, indicator string, version int, text string)
 // Adjudicate is a coordinator deciding a disputed (or challenged) answer: the answer takes the
 // final content as a new version, resolved, and the adjudication record keeps the rationale.
 func (s *Sheet) Adjudicate(actor Actor, indicator string, version int, in AdjudicationInput) (Change, error) {
-	_, _, c, err := s.answerMove(actor, MoveAdjudicate, indicator, version)
+	_, c, err := s.answerMove(actor, MoveAdjudicate, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}
@@ -244,7 +246,7 @@ func (s *Sheet) Adjudicate(actor Actor, indicator string, version int, in Adjudi
 // SendBack is a coordinator returning an approved or resolved answer to its expert with a
 // reason; a sheet that was waiting for nothing else goes back to the expert with it.
 func (s *Sheet) SendBack(actor Actor, indicator string, version int, reason string) (Change, error) {
-	_, _, c, err := s.answerMove(actor, MoveSendBack, indicator, version)
+	_, c, err := s.answerMove(actor, MoveSendBack, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}
@@ -263,7 +265,7 @@ func (s *Sheet) SendBack(actor Actor, indicator string, version int, reason stri
 // override in force (score nil). It changes no state; scoring uses Answer.ScoreOverride in
 // place of the option's score.
 func (s *Sheet) Override(actor Actor, indicator string, version int, score *float64, reason string) (Change, error) {
-	a, _, c, err := s.answerMove(actor, MoveOverride, indicator, version)
+	a, c, err := s.answerMove(actor, MoveOverride, indicator, version)
 	if err != nil {
 		return Change{}, err
 	}

@@ -317,6 +317,9 @@ func TestResubmitRefusals(t *testing.T) {
 func TestResubmitReadyAtOnce(t *testing.T) {
 	s := sheetFixture(SheetReadyToLock)
 	apply(t, s)(s.Return(coordinator, "check the dates"))
+	if got := s.ReturnReason(); got != "check the dates" {
+		t.Errorf("return reason %q", got)
+	}
 	c := apply(t, s)(s.Resubmit(expert, []string{"A1", "A2"}))
 	want := []SheetStep{{Move: MoveResubmit, From: SheetReturned, To: SheetInReview}, {Move: MoveReadyToLock, From: SheetInReview, To: SheetReadyToLock, Automatic: true}}
 	if !slices.Equal(c.Sheet, want) {
