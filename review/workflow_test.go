@@ -514,3 +514,31 @@ func TestConfirm(t *testing.T) {
 		t.Errorf("sheet %s, history %+v; want in_progress after one step", s.State, s.History)
 	}
 }
+
+// TestSendBack: a coordinator sends an approved answer back; the expert sees the reason, the
+// sheet returns by itself, and a dispute of the send-back is adjudicated like any other.
+func TestSendBack(t *testing.T) {
+	l := newLogged(t, 1)
+	s := l.sheet
+	*s = *sheetFixture(SheetReadyToLock)
+	l.do(s.SendBack(coordinator, "A2", 1, "the decree of 2025 changes this"))
+	reqs := s.Answer("A2").OpenRequests()
+	if len(reqs) != 1 || !reqs[0].SentBack || reqs[0].By != "co" || reqs[0].Reason != "the decree of 2025 changes this" {
+		t.Errorf("open requests %+v", reqs)
+	}
+	if s.State != SheetReturned || s.ReturnReason() != "" {
+		t.Errorf("sheet %s (reason %q), want returned by itself, without a reason of its own", s.State, s.ReturnReason())
+	}
+	if reqs := s.Answer("A1").OpenRequests(); reqs != nil {
+		t.Errorf("an approved answer has open requests: %+v", reqs)
+	}
+	l.do(s.Dispute(expert, "A2", 1, "the decree is not yet in force"))
+	if len(s.Answer("A2").OpenRequests()) != 1 {
+		t.Error("a disputed answer shows the request it disputes")
+	}
+	l.do(s.Resubmit(expert, []string{"A1", "A2"}))
+	l.do(s.Adjudicate(coordinator, "A2", 1, AdjudicationInput{Option: "a", Rationale: "not in force on the reference date"}))
+	if s.State != SheetReadyToLock || l.state("A2") != AnswerResolved {
+		t.Errorf("after adjudication: sheet %s, A2 %s", s.State, l.state("A2"))
+	}
+}
