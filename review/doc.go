@@ -28,7 +28,7 @@
 //	disputed           adjudicate        coordinator            in_review           resolved
 //	changes_requested  adjudicate        coordinator            in_review/returned  resolved
 //	approved, resolved send_back         coordinator            in_review/returned/ready_to_lock  changes_requested
-//	any but draft      override          coordinator            submitted..ready    (unchanged)
+//	any but draft      override          coordinator            submitted, not locked  (unchanged)
 //	any                comment           all three              not locked          (unchanged)
 //
 // The sheet follows its answers. The first verdict starts the review (submitted -> in_review).
