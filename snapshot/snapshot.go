@@ -191,9 +191,14 @@ func Build(c *questionnaire.Compiled, in *Snapshot) (*Snapshot, error) {
 	if s.LockedAt.IsZero() {
 		add("locked_at is required")
 	}
-	for i := 1; i < len(s.Answers); i++ {
-		if s.Answers[i].Indicator == s.Answers[i-1].Indicator {
-			add("answers: two answers to %s", s.Answers[i].Indicator)
+	for i, a := range s.Answers {
+		if i > 0 && a.Indicator == s.Answers[i-1].Indicator {
+			add("answers: two answers to %s", a.Indicator)
+		}
+		// The engine only reports unknown codes of answers with a
+		// response; an empty answer carrying review records is checked here.
+		if _, ok := c.Indicator(a.Indicator); !ok && !hasResponse(&a) {
+			add("answers: %s: unknown indicator", a.Indicator)
 		}
 	}
 	for i := 1; i < len(s.Overrides); i++ {
@@ -229,7 +234,7 @@ func Build(c *questionnaire.Compiled, in *Snapshot) (*Snapshot, error) {
 func ScoringAnswers(answers []Answer) questionnaire.Answers {
 	out := make(questionnaire.Answers, 0, len(answers))
 	for _, a := range answers {
-		if a.Option == "" && a.Value == nil && a.Text == "" && !a.NotApplicable {
+		if !hasResponse(&a) {
 			continue
 		}
 		out = append(out, questionnaire.Answer{Indicator: a.Indicator, Option: a.Option, Number: a.Value, Text: a.Text, NotApplicable: a.NotApplicable})
@@ -295,4 +300,8 @@ func canonicalTime(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Millisecond)
+}
+
+func hasResponse(a *Answer) bool {
+	return a.Option != "" || a.Value != nil || a.Text != "" || a.NotApplicable
 }
