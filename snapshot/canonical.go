@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/expertsurvey/expertsurvey/questionnaire"
@@ -295,8 +295,15 @@ func (e *encoder) string(s string) {
 	}
 	const hexDigits = "0123456789abcdef"
 	e.buf.WriteByte('"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		// Copy the run of characters that need no escape in one go.
+		e.buf.WriteString(s[start:i])
+		start = i + 1
 		switch {
 		case c == '"':
 			e.buf.WriteString(`\"`)
@@ -316,16 +323,34 @@ func (e *encoder) string(s string) {
 			e.buf.WriteString(`\u00`)
 			e.buf.WriteByte(hexDigits[c>>4])
 			e.buf.WriteByte(hexDigits[c&0xf])
-		default:
-			e.buf.WriteByte(c)
 		}
 	}
+	e.buf.WriteString(s[start:])
 	e.buf.WriteByte('"')
 }
 
 // compareUTF16 orders member names by their UTF-16 code units, as RFC 8785
 // requires; it differs from Go's byte order only for characters above
-// U+FFFF against those from U+E000 to U+FFFF.
+// U+FFFF against those from U+E000 to U+FFFF. It allocates nothing: every
+// object of every snapshot is sorted.
 func compareUTF16(a, b string) int {
-	return slices.Compare(utf16.Encode([]rune(a)), utf16.Encode([]rune(b)))
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return cmp.Compare(firstUnit(ra), firstUnit(rb))*2 + cmp.Compare(ra, rb)
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// firstUnit is the first UTF-16 code unit of r: r itself, or the high
+// surrogate of a character above U+FFFF. Two characters with the same first
+// unit are both above U+FFFF, where code unit and code point order agree.
+func firstUnit(r rune) rune {
+	if r < 0x10000 {
+		return r
+	}
+	return 0xD800 + (r-0x10000)>>10
 }
