@@ -356,6 +356,17 @@ func TestErrors(t *testing.T) {
 	if err := Long(&buf, "pdf", Round{Definition: d, Sheets: seq(ss)}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unknown format: error %v, want ErrInvalid", err)
 	}
+	// A code that reads as a formula is escaped in a header too.
+	d.Tree[0].Group.Children[0].Group.Children[0].Indicator.Code = "=LMM_1"
+	for _, f := range []Format{CSV, XLSX} {
+		buf.Reset()
+		if err := Wide(&buf, f, Round{Definition: d, Sheets: seq(nil)}); err != nil {
+			t.Fatal(err)
+		}
+		if header, _, _ := readBack(t, f, buf.Bytes()); header[9] != "'=LMM_1" {
+			t.Errorf("%s: header cell %q, want it escaped", f, header[9])
+		}
+	}
 	d.Tree[0].Group.Children[0].Group.Children[0].Indicator.Options[0].Code = NotApplicableMark
 	buf.Reset()
 	if err := Wide(&buf, CSV, Round{Definition: d, Sheets: seq(nil)}); !errors.Is(err, ErrInvalid) || buf.Len() != 0 {

@@ -101,8 +101,14 @@ type csvTable struct {
 	rows   int
 }
 
+// header escapes like any text: column names come from questionnaire
+// codes, which are not checked against formulas.
 func (t *csvTable) header(columns []string) error {
-	return t.w.Write(columns)
+	escaped := make([]string, len(columns))
+	for i, c := range columns {
+		escaped[i] = escapeFormula(c)
+	}
+	return t.w.Write(escaped)
 }
 
 func (t *csvTable) row(cells []cell) error {
@@ -175,7 +181,7 @@ func (t *xlsxTable) header(columns []string) error {
 	}
 	values := make([]any, len(columns))
 	for i, c := range columns {
-		values[i] = excelize.Cell{StyleID: t.bold, Value: c}
+		values[i] = excelize.Cell{StyleID: t.bold, Value: escapeFormula(c)}
 	}
 	t.row1 = 1
 	return t.sw.SetRow("A1", values)

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +249,33 @@ func TestCanonicalValues(t *testing.T) {
 		}
 		if got := e.buf.String(); got != tt.want {
 			t.Errorf("%#v: got %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestAnswerFromCopiesEveryField fills every field of a sheet's answer and
+// expects each field the snapshot's answer shares by name to arrive, so
+// that a field added to both is not silently dropped at lock time.
+func TestAnswerFromCopiesEveryField(t *testing.T) {
+	in := round.Answer{
+		Indicator: "X1", Option: "partial", Value: ptr(3.0), Text: "t", NotApplicable: true, NAReason: "r",
+		Comment: "c", Sources: []round.Source{{Kind: "law", Title: "t"}}, Carried: true,
+		Previous: &round.Previous{Round: "r0"}, Changed: true, Justification: "j", Inapplicable: true,
+		Version: 3, UpdatedBy: "u", UpdatedAt: lockedAt, History: []int64{1, 2, 3},
+	}
+	got := reflect.ValueOf(AnswerFrom(in))
+	src := reflect.ValueOf(in)
+	for i := range src.NumField() {
+		name := src.Type().Field(i).Name
+		f := got.FieldByName(name)
+		if !f.IsValid() {
+			continue // Previous and History stay out on purpose
+		}
+		if !reflect.DeepEqual(f.Interface(), src.Field(i).Interface()) {
+			t.Errorf("%s: got %v, want %v", name, f.Interface(), src.Field(i).Interface())
+		}
+		if f.IsZero() {
+			t.Errorf("%s: the test left it zero", name)
 		}
 	}
 }
