@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -289,4 +290,71 @@ func sortedByIndicator(answers []Answer) []Answer {
 	answers = slices.Clone(answers)
 	slices.SortStableFunc(answers, cmp)
 	return answers
+}
+
+// CompareRounds pairs the snapshots of two rounds by country and compares
+// each pair, streaming: both iterators must yield their snapshots sorted
+// by country code (each country once), and only the current pair is held.
+// A country in one round only is compared against nil. An error from
+// either iterator is yielded and ends the sequence; so does a sequence out
+// of order, with ErrInvalid.
+func CompareRounds(a, b iter.Seq2[*Snapshot, error]) iter.Seq2[*Comparison, error] {
+	return func(yield func(*Comparison, error) bool) {
+		nextA, stopA := iter.Pull2(a)
+		defer stopA()
+		nextB, stopB := iter.Pull2(b)
+		defer stopB()
+		var lastA, lastB string
+		pull := func(next func() (*Snapshot, error, bool), last *string, side string) (*Snapshot, error) {
+			s, err, ok := next()
+			switch {
+			case !ok:
+				return nil, nil
+			case err != nil:
+				return nil, err
+			case s == nil:
+				return nil, fmt.Errorf("%w: round %s yielded no snapshot", ErrInvalid, side)
+			case *last != "" && s.Country <= *last:
+				return nil, fmt.Errorf("%w: round %s: country %s after %s: not sorted by country", ErrInvalid, side, s.Country, *last)
+			}
+			*last = s.Country
+			return s, nil
+		}
+		sa, err := pull(nextA, &lastA, "a")
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		sb, err := pull(nextB, &lastB, "b")
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for sa != nil || sb != nil {
+			var pa, pb *Snapshot
+			switch {
+			case sb == nil || (sa != nil && sa.Country < sb.Country):
+				pa = sa
+			case sa == nil || sb.Country < sa.Country:
+				pb = sb
+			default:
+				pa, pb = sa, sb
+			}
+			if !yield(Compare(pa, pb), nil) {
+				return
+			}
+			if pa != nil {
+				if sa, err = pull(nextA, &lastA, "a"); err != nil {
+					yield(nil, err)
+					return
+				}
+			}
+			if pb != nil {
+				if sb, err = pull(nextB, &lastB, "b"); err != nil {
+					yield(nil, err)
+					return
+				}
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"iter"
 	"testing"
 	"time"
 
@@ -113,5 +114,65 @@ func TestCompare(t *testing.T) {
 	}
 	if len(only.Changed) != 3 {
 		t.Errorf("country in one round only: %d changed answers, want all 3", len(only.Changed))
+	}
+}
+
+// TestCompareRounds pairs two rounds' snapshots by country, streaming:
+// countries in both are compared, a country in one round only is compared
+// with nothing, and unsorted input or an iterator's error ends the
+// sequence with an error.
+func TestCompareRounds(t *testing.T) {
+	c := tiny(t)
+	build := func(roundName, country string) *Snapshot {
+		in := example()
+		in.Round, in.Country = roundName, country
+		return mustBuild(t, c, in)
+	}
+	seq := func(ss ...*Snapshot) iter.Seq2[*Snapshot, error] {
+		return func(yield func(*Snapshot, error) bool) {
+			for _, s := range ss {
+				if !yield(s, nil) {
+					return
+				}
+			}
+		}
+	}
+	boom := errors.New("store went away")
+	failing := func(yield func(*Snapshot, error) bool) {
+		if yield(build("b", "AT"), nil) {
+			yield(nil, boom)
+		}
+	}
+	tests := []struct {
+		name    string
+		a, b    iter.Seq2[*Snapshot, error]
+		want    []string // country:roundA:roundB per comparison
+		wantErr error
+	}{
+		{"both", seq(build("a", "AT"), build("a", "BE")), seq(build("b", "AT"), build("b", "BE")), []string{"AT:a:b", "BE:a:b"}, nil},
+		{"one side only", seq(build("a", "AT"), build("a", "CY")), seq(build("b", "BE"), build("b", "CY"), build("b", "DE")),
+			[]string{"AT:a:", "BE::b", "CY:a:b", "DE::b"}, nil},
+		{"empty", seq(), seq(), nil, nil},
+		{"unsorted", seq(build("a", "BE"), build("a", "AT")), seq(), []string{"BE:a:"}, ErrInvalid},
+		{"error", seq(build("a", "AT"), build("a", "BE")), failing, []string{"AT:a:b"}, boom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			var gotErr error
+			for comp, err := range CompareRounds(tt.a, tt.b) {
+				if err != nil {
+					gotErr = err
+					continue
+				}
+				got = append(got, comp.Country+":"+comp.RoundA+":"+comp.RoundB)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("comparisons (-want +got):\n%s", diff)
+			}
+			if !errors.Is(gotErr, tt.wantErr) || (tt.wantErr == nil) != (gotErr == nil) {
+				t.Errorf("error %v, want %v", gotErr, tt.wantErr)
+			}
+		})
 	}
 }
