@@ -1,8 +1,8 @@
 // Package export writes researchers' exports of frozen rounds: the long
 // format (one row per country and indicator), the wide format (one row per
-// country, a column per indicator, node and variant) and the codebook of a
-// questionnaire version, as CSV, XLSX, JSON or NDJSON. docs/exports.md
-// documents every column.
+// country, a column per indicator, node and variant), the codebook of a
+// questionnaire version and the comparison of two rounds, as CSV, XLSX,
+// JSON or NDJSON. docs/exports.md documents every column.
 //
 // Exports are streamed: a round's snapshots come from an iterator, one
 // country at a time, and each row is written as soon as it is built, so

@@ -423,3 +423,61 @@ func TestJSONIsOneDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestComparisonReadBack compares two rounds of the small round in every
+// format: both scores and the delta per node and variant, and both answers
+// where the response changed.
+func TestComparisonReadBack(t *testing.T) {
+	_, c := mini(t)
+	a := sheets(t, c, "r2020")
+	in := *sheets(t, c, "r2025")[0]
+	in.Answers = append([]snapshot.Answer{}, in.Answers...)
+	for i := range in.Answers {
+		if in.Answers[i].Indicator == "LMM_1" {
+			in.Answers[i].Option = "full"
+		}
+	}
+	b, err := snapshot.Build(c, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Formats {
+		t.Run(string(f), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Comparison(&buf, f, snapshot.CompareRounds(seq(a), seq([]*snapshot.Snapshot{b}))); err != nil {
+				t.Fatal(err)
+			}
+			header, rows, _ := readBack(t, f, buf.Bytes())
+			if diff := cmp.Diff(comparisonColumns, header); diff != "" {
+				t.Errorf("header (-want +got):\n%s", diff)
+			}
+			// AT in both rounds, BE in r2020 only: 24 nodes and 2 variants each.
+			if len(rows) != 2*26 {
+				t.Errorf("%d rows, want %d", len(rows), 2*26)
+			}
+			check := func(kv []string, want map[string]string) {
+				t.Helper()
+				idx := find(rows, kv...)
+				if len(idx) != 1 {
+					t.Errorf("%v: %d rows", kv, len(idx))
+					return
+				}
+				got := map[string]string{}
+				for k := range want {
+					got[k] = rows[idx[0]][k]
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%v (-want +got):\n%s", kv, diff)
+				}
+			}
+			check([]string{"country", "AT", "code", "LMM_1"}, map[string]string{
+				"kind": "node", "round_a": "r2020", "round_b": "r2025", "revision_a": "2", "revision_b": "2",
+				"score_a": "50", "score_b": "100", "delta": "50",
+				"answer_changed": "true", "answer_a": "partial", "answer_b": "full", "changed_fields": "option",
+			})
+			check([]string{"country", "AT", "code", "LMM_2"}, map[string]string{"score_a": "100", "score_b": "100", "delta": "0", "answer_changed": "", "answer_a": ""})
+			check([]string{"country", "AT", "code", "with_health"}, map[string]string{"kind": "variant"})
+			check([]string{"country", "BE", "code", "LMM_1"}, map[string]string{"round_b": "", "revision_b": "", "score_a": "100", "score_b": "", "delta": "", "answer_changed": "true", "answer_a": "full", "answer_b": ""})
+		})
+	}
+}
