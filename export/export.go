@@ -82,6 +82,9 @@ type Instrument struct {
 // one row per country and indicator, in the order of each round's
 // snapshots and of the questionnaire's tree.
 func Long(w io.Writer, f Format, rounds ...Round) error {
+	if err := checkRounds(rounds); err != nil {
+		return err
+	}
 	t, err := newTable(w, f, "long")
 	if err != nil {
 		return err
@@ -95,6 +98,9 @@ func Long(w io.Writer, f Format, rounds ...Round) error {
 // their columns, matched by code; a round lacking a node leaves its cells
 // empty.
 func Wide(w io.Writer, f Format, rounds ...Round) error {
+	if err := checkRounds(rounds); err != nil {
+		return err
+	}
 	t, err := newTable(w, f, "wide")
 	if err != nil {
 		return err
@@ -111,6 +117,17 @@ func Codebook(w io.Writer, f Format, instruments ...Instrument) error {
 		return err
 	}
 	return finish(t, writeCodebook(t, instruments))
+}
+
+// checkRounds refuses a round without its questionnaire, whose rows
+// would silently be missing.
+func checkRounds(rounds []Round) error {
+	for i, r := range rounds {
+		if r.Definition == nil || r.Sheets == nil {
+			return fmt.Errorf("%w: round %d has no questionnaire definition or no snapshots", ErrInvalid, i)
+		}
+	}
+	return nil
 }
 
 // finish closes t whatever happened, so that temporary files go away, and

@@ -356,6 +356,9 @@ func TestErrors(t *testing.T) {
 	if err := Long(&buf, "pdf", Round{Definition: d, Sheets: seq(ss)}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unknown format: error %v, want ErrInvalid", err)
 	}
+	if err := Wide(&buf, CSV, Round{Sheets: seq(ss)}); !errors.Is(err, ErrInvalid) || buf.Len() != 0 {
+		t.Errorf("round without a definition: error %v and %d bytes written, want ErrInvalid and nothing", err, buf.Len())
+	}
 	// A code that reads as a formula is escaped in a header too.
 	d.Tree[0].Group.Children[0].Group.Children[0].Indicator.Code = "=LMM_1"
 	for _, f := range []Format{CSV, XLSX} {

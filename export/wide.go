@@ -38,9 +38,6 @@ func wideColumns(rounds []Round) ([]wideColumn, error) {
 	seenVariant := map[string]bool{}
 	var variants []wideColumn
 	for _, r := range rounds {
-		if r.Definition == nil {
-			continue
-		}
 		for _, n := range walk(r.Definition).nodes {
 			if seenNode[n.code] {
 				continue
