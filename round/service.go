@@ -271,31 +271,43 @@ func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country 
 
 // redact hides who wrote the answers from a reviewer of a blind round.
 func redact(p auth.Principal, r *Round, sh *Sheet) {
-	if !r.BlindReview || p.Can(auth.WriteAnswer, auth.Scope{Round: r.ID, Country: sh.Country}) == nil {
+	if !hidesAuthors(p, r, sh.Country) {
 		return
 	}
 	*sh = *sh.MapAnswers(func(a *Answer) { a.UpdatedBy = "" })
 	sh.UpdatedBy = ""
 }
 
+// hidesAuthors tells whether p, a reviewer of a blind round, must not see who wrote answers.
+func hidesAuthors(p auth.Principal, r *Round, country string) bool {
+	return r.BlindReview && p.Can(auth.WriteAnswer, auth.Scope{Round: r.ID, Country: country}) != nil
+}
+
 // Answer returns the current answer to indicator; an indicator nobody answered yet is an empty
 // answer at version 0, so that the first save is a read-modify-write like every other.
 func (s *Service) Answer(ctx context.Context, p auth.Principal, roundID, country, indicator string) (*Answer, error) {
-	view, err := s.Sheet(ctx, p, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	_, inst, err := s.instrument(ctx, view.Round)
+	r, _, inst, err := s.roundAndCountry(ctx, p, auth.ReadSheet, roundID, country)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := inst.Indicator(indicator); !ok {
 		return nil, fmt.Errorf("indicator %q is not in the round's questionnaire: %w", indicator, ErrNotFound)
 	}
-	if a := view.Sheet.Answer(indicator); a != nil {
-		return a, nil
+	sh, err := s.sheetOf(ctx, r, country)
+	if err != nil {
+		return nil, err
 	}
-	return &Answer{Indicator: indicator}, nil
+	// One answer is read without the sheet's progress or a redacted copy of the whole sheet,
+	// so that its cost does not grow with the sheet.
+	cur := sh.Answer(indicator)
+	if cur == nil {
+		return &Answer{Indicator: indicator}, nil
+	}
+	a := *cur
+	if hidesAuthors(p, r, country) {
+		a.UpdatedBy = ""
+	}
+	return &a, nil
 }
 
 // ErrNotApplicable refuses an answer to an indicator that skip logic excludes.
