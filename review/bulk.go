@@ -2,7 +2,6 @@ package review
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -56,7 +55,7 @@ func (s *Sheet) Confirm(actor Actor, targets []Target) ([]Change, error) {
 // current versions: a reviewer's work on the sheet, and "approve all remaining".
 func (s *Sheet) Awaiting(reviewer string) []Target {
 	var out []Target
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		if a.AwaitsVerdictFrom(reviewer) {
 			out = append(out, Target{Indicator: a.Indicator, Version: a.Version})
 		}
@@ -64,14 +63,8 @@ func (s *Sheet) Awaiting(reviewer string) []Target {
 	return out
 }
 
-// clone copies the sheet deeply enough for Apply on the copy to leave s as it was: Apply
-// changes answers and comments in place and appends to the other slices (which never writes
-// within the original's length).
+// clone copies the sheet; Apply on the copy leaves s as it was (see answerList).
 func (s *Sheet) clone() *Sheet {
 	c := *s
-	c.Answers = slices.Clone(s.Answers)
-	for i := range c.Answers {
-		c.Answers[i].Comments = slices.Clone(c.Answers[i].Comments)
-	}
 	return &c
 }

@@ -110,9 +110,11 @@ func applyComment(a *Answer, c Change, at time.Time) {
 	if c.Move == MoveComment {
 		cm := *c.Comment
 		cm.At = at
-		a.Comments = append(a.Comments, cm)
+		a.Comments = append(slices.Clip(a.Comments), cm)
 		return
 	}
+	// The thread is shared with copies of the sheet: change a copy of it.
+	a.Comments = slices.Clone(a.Comments)
 	i := slices.IndexFunc(a.Comments, func(x Comment) bool { return x.ID == c.Comment.ID })
 	if i < 0 {
 		return
@@ -124,7 +126,7 @@ func applyComment(a *Answer, c Change, at time.Time) {
 		if !cm.EditedAt.IsZero() {
 			written = cm.EditedAt
 		}
-		cm.Earlier = append(cm.Earlier, CommentText{Text: cm.Text, At: written})
+		cm.Earlier = append(slices.Clip(cm.Earlier), CommentText{Text: cm.Text, At: written})
 		cm.Text, cm.EditedAt = c.Comment.Text, at
 	case MoveResolveComment:
 		cm.Resolved, cm.ResolvedBy = c.Comment.Resolved, c.Actor.ID

@@ -334,7 +334,7 @@ func (s *Sheet) submitSteps(applicable []string, p *problems) []AnswerStep {
 			p.add("answers."+code, "not answered")
 		}
 	}
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		inapplicable := !slices.Contains(applicable, a.Indicator)
 		to := a.State
 		if !inapplicable {
@@ -361,7 +361,7 @@ func (s *Sheet) Lock(actor Actor) (Change, error) {
 	if err != nil {
 		return Change{}, err
 	}
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		if !a.Inapplicable && a.State != AnswerApproved && a.State != AnswerResolved {
 			return Change{}, fmt.Errorf("%w: answer %s is %s", ErrInvalidTransition, a.Indicator, a.State)
 		}
@@ -430,7 +430,7 @@ func (s *Sheet) follow(from SheetState, verdict bool, changed []AnswerStep) []Sh
 			needsExpert++
 		}
 	}
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		if i := slices.IndexFunc(changed, func(c AnswerStep) bool { return c.Indicator == a.Indicator }); i >= 0 {
 			count(changed[i].To, changed[i].Inapplicable)
 		} else {

@@ -21,7 +21,7 @@ type Progress struct {
 // Progress counts the sheet's answers per state, from the projection.
 func (s *Sheet) Progress() Progress {
 	var p Progress
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		if a.Inapplicable || a.Version == 0 {
 			continue
 		}

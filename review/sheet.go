@@ -21,8 +21,9 @@ type Actor struct {
 // Change into it, and folding every change in order rebuilds it.
 type Sheet struct {
 	State SheetState
-	// Answers are sorted by indicator code.
-	Answers []Answer
+	// answers are the answers the review knows (written at least once, or moved), by
+	// indicator code; EachAnswer, Answers and Answer read them.
+	answers answerList
 	// History lists every change of the sheet's state, automatic ones included, oldest first.
 	History []StatusChange
 	// Participants lists everyone who made a move on the sheet, in order of first appearance:
@@ -206,30 +207,18 @@ func (c Change) SheetState() SheetState {
 // Answer returns the review state of indicator; an indicator nobody wrote is a draft at
 // version 0.
 func (s *Sheet) Answer(indicator string) Answer {
-	if a := s.find(indicator); a != nil {
+	if a, ok := s.answers.get(indicator); ok {
 		return *a
 	}
 	return Answer{Indicator: indicator, State: AnswerDraft}
 }
 
 func (s *Sheet) find(indicator string) *Answer {
-	i, ok := slices.BinarySearchFunc(s.Answers, indicator, byIndicator)
-	if !ok {
-		return nil
-	}
-	return &s.Answers[i]
+	a, _ := s.answers.get(indicator)
+	return a
 }
 
 func byIndicator(a Answer, code string) int { return strings.Compare(a.Indicator, code) }
-
-// answer returns the answer to indicator, adding a draft when there is none.
-func (s *Sheet) answer(indicator string) *Answer {
-	i, ok := slices.BinarySearchFunc(s.Answers, indicator, byIndicator)
-	if !ok {
-		s.Answers = slices.Insert(s.Answers, i, Answer{Indicator: indicator, State: AnswerDraft})
-	}
-	return &s.Answers[i]
-}
 
 // state returns the sheet's state; a sheet nobody wrote is not started.
 func (s *Sheet) state() SheetState {
@@ -241,56 +230,58 @@ func (s *Sheet) state() SheetState {
 
 // Apply folds change c, logged at time at, into the sheet. It is the one way a sheet's review
 // state changes, after a move and when replaying the log; it trusts c (the move checked it).
+// It never writes into memory that a copy of the sheet shares (see answerList): every slice it
+// grows is copied first.
 func (s *Sheet) Apply(c Change, at time.Time) {
 	s.note(c.Actor)
 	for _, st := range c.Answers {
-		a := s.answer(st.Indicator)
+		a := s.Answer(st.Indicator)
 		a.State, a.Inapplicable = st.To, st.Inapplicable
+		s.setAnswer(a)
 	}
 	if c.Indicator != "" {
-		s.applyToAnswer(s.answer(c.Indicator), c, at)
+		a := s.Answer(c.Indicator)
+		applyToAnswer(&a, c, at)
+		s.setAnswer(a)
 	}
 	for _, st := range c.Sheet {
 		reason := ""
 		if !st.Automatic {
 			reason = c.Reason
 		}
-		s.History = append(s.History, StatusChange{Move: st.Move, From: st.From, To: st.To, By: c.Actor.ID, Reason: reason, Automatic: st.Automatic, At: at})
+		s.History = append(slices.Clip(s.History), StatusChange{Move: st.Move, From: st.From, To: st.To, By: c.Actor.ID, Reason: reason, Automatic: st.Automatic, At: at})
 		s.State = st.To
 	}
 }
 
-func (s *Sheet) applyToAnswer(a *Answer, c Change, at time.Time) {
+// stamped returns a copy of r (a record of a change) dated at.
+func stamped[T any](r *T, at time.Time, set func(*T, time.Time)) T {
+	out := *r
+	set(&out, at)
+	return out
+}
+
+func applyToAnswer(a *Answer, c Change, at time.Time) {
 	if c.WritesContent() {
 		a.wrote(c.Version+1, c.Actor.ID)
 		if c.Reason != "" {
-			a.Revisions = append(a.Revisions, Revision{Version: a.Version, By: c.Actor.ID, Reason: c.Reason, At: at})
+			a.Revisions = append(slices.Clip(a.Revisions), Revision{Version: a.Version, By: c.Actor.ID, Reason: c.Reason, At: at})
 		}
 	}
-	if v := c.Verdict; v != nil {
-		r := *v
-		r.At = at
-		a.Verdicts = append(a.Verdicts, r)
+	if c.Verdict != nil {
+		a.Verdicts = append(slices.Clip(a.Verdicts), stamped(c.Verdict, at, func(v *Verdict, t time.Time) { v.At = t }))
 	}
-	if r := c.Rebuttal; r != nil {
-		rb := *r
-		rb.At = at
-		a.Rebuttals = append(a.Rebuttals, rb)
+	if c.Rebuttal != nil {
+		a.Rebuttals = append(slices.Clip(a.Rebuttals), stamped(c.Rebuttal, at, func(v *Rebuttal, t time.Time) { v.At = t }))
 	}
-	if sb := c.SendBack; sb != nil {
-		r := *sb
-		r.At = at
-		a.SendBacks = append(a.SendBacks, r)
+	if c.SendBack != nil {
+		a.SendBacks = append(slices.Clip(a.SendBacks), stamped(c.SendBack, at, func(v *SendBack, t time.Time) { v.At = t }))
 	}
-	if adj := c.Adjudication; adj != nil {
-		r := *adj
-		r.At = at
-		a.Adjudications = append(a.Adjudications, r)
+	if c.Adjudication != nil {
+		a.Adjudications = append(slices.Clip(a.Adjudications), stamped(c.Adjudication, at, func(v *Adjudication, t time.Time) { v.At = t }))
 	}
-	if o := c.Override; o != nil {
-		r := *o
-		r.At = at
-		a.Overrides = append(a.Overrides, r)
+	if c.Override != nil {
+		a.Overrides = append(slices.Clip(a.Overrides), stamped(c.Override, at, func(v *Override, t time.Time) { v.At = t }))
 	}
 	if c.Comment != nil {
 		applyComment(a, c, at)
@@ -301,13 +292,15 @@ func (s *Sheet) applyToAnswer(a *Answer, c Change, at time.Time) {
 // imports, applicability flags written beside another answer), so that Version stays the
 // round's answer version.
 func (s *Sheet) Wrote(indicator string, version int, author string) {
-	s.answer(indicator).wrote(version, author)
+	a := s.Answer(indicator)
+	a.wrote(version, author)
+	s.setAnswer(a)
 }
 
 func (a *Answer) wrote(version int, author string) {
 	a.Version, a.Author = version, author
 	if author != "" && !slices.Contains(a.Authors, author) {
-		a.Authors = append(a.Authors, author)
+		a.Authors = append(slices.Clip(a.Authors), author)
 	}
 }
 
@@ -316,7 +309,7 @@ func (s *Sheet) note(actor Actor) {
 	if actor.ID == "" || slices.ContainsFunc(s.Participants, func(p Participant) bool { return p.ID == actor.ID }) {
 		return
 	}
-	s.Participants = append(s.Participants, Participant{ID: actor.ID, Role: acting(actor.Role)})
+	s.Participants = append(slices.Clip(s.Participants), Participant{ID: actor.ID, Role: acting(actor.Role)})
 }
 
 // CurrentVerdicts returns the verdicts given on the answer's current version.

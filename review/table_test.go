@@ -3,6 +3,7 @@ package review
 import (
 	"errors"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"slices"
 	"testing"
 	"time"
@@ -54,14 +55,10 @@ var answerMoves = map[Move]func(s *Sheet, a Actor) (Change, error){
 // at version 2, with one reviewer per answer; A2 waits for review so that a verdict on A1
 // leaves the sheet in review.
 func answerFixture(as AnswerState, ss SheetState) *Sheet {
-	return &Sheet{
-		State: ss,
-		Answers: []Answer{
-			{Indicator: "A1", State: as, Version: 2, Author: "ex", Authors: []string{"ex"}},
-			{Indicator: "A2", State: AnswerSubmitted, Version: 1, Author: "ex", Authors: []string{"ex"}},
-		},
-		ReviewersPerAnswer: 1,
-	}
+	return withAnswers(&Sheet{State: ss, ReviewersPerAnswer: 1},
+		Answer{Indicator: "A1", State: as, Version: 2, Author: "ex", Authors: []string{"ex"}},
+		Answer{Indicator: "A2", State: AnswerSubmitted, Version: 1, Author: "ex", Authors: []string{"ex"}},
+	)
 }
 
 // wantAnswerMove is what the tables say of move by role on an answer in state as while the
@@ -177,10 +174,10 @@ func sheetFixture(ss SheetState) *Sheet {
 		SheetReadyToLock: {AnswerApproved, AnswerApproved},
 		SheetLocked:      {AnswerApproved, AnswerResolved},
 	}[ss]
-	return &Sheet{State: ss, ReviewersPerAnswer: 1, Answers: []Answer{
-		{Indicator: "A1", State: states[0], Version: 1, Author: "ex", Authors: []string{"ex"}},
-		{Indicator: "A2", State: states[1], Version: 1, Author: "ex", Authors: []string{"ex"}},
-	}}
+	return withAnswers(&Sheet{State: ss, ReviewersPerAnswer: 1},
+		Answer{Indicator: "A1", State: states[0], Version: 1, Author: "ex", Authors: []string{"ex"}},
+		Answer{Indicator: "A2", State: states[1], Version: 1, Author: "ex", Authors: []string{"ex"}},
+	)
 }
 
 var sheetMoves = map[Move]func(s *Sheet, a Actor) (Change, error){
@@ -256,10 +253,10 @@ func wantSheetMove(ss SheetState, move Move, role auth.Role) (SheetState, error)
 // review, disputes stay for the coordinator, settled answers stay settled, and inapplicable
 // answers stay out.
 func TestSubmitMovesAnswers(t *testing.T) {
-	s := &Sheet{State: SheetInProgress, Answers: []Answer{
-		{Indicator: "A1", State: AnswerDraft, Version: 1},
-		{Indicator: "A2", State: AnswerDraft, Version: 1},
-	}}
+	s := withAnswers(&Sheet{State: SheetInProgress},
+		Answer{Indicator: "A1", State: AnswerDraft, Version: 1},
+		Answer{Indicator: "A2", State: AnswerDraft, Version: 1},
+	)
 	c, err := s.Submit(expert, []string{"A1"})
 	if err != nil {
 		t.Fatal(err)
@@ -269,13 +266,13 @@ func TestSubmitMovesAnswers(t *testing.T) {
 		t.Errorf("after submit: A1 %s, A2 %s (inapplicable %v); want submitted, draft and inapplicable", a1.State, a2.State, a2.Inapplicable)
 	}
 
-	s = &Sheet{State: SheetReturned, Answers: []Answer{
-		{Indicator: "A1", State: AnswerRevised, Version: 2},
-		{Indicator: "A2", State: AnswerDisputed, Version: 1},
-		{Indicator: "A3", State: AnswerApproved, Version: 1},
-		{Indicator: "A4", State: AnswerDraft, Version: 1},
-		{Indicator: "A5", State: AnswerResolved, Version: 3},
-	}}
+	s = withAnswers(&Sheet{State: SheetReturned},
+		Answer{Indicator: "A1", State: AnswerRevised, Version: 2},
+		Answer{Indicator: "A2", State: AnswerDisputed, Version: 1},
+		Answer{Indicator: "A3", State: AnswerApproved, Version: 1},
+		Answer{Indicator: "A4", State: AnswerDraft, Version: 1},
+		Answer{Indicator: "A5", State: AnswerResolved, Version: 3},
+	)
 	c, err = s.Resubmit(expert, []string{"A1", "A2", "A3", "A4", "A5"})
 	if err != nil {
 		t.Fatal(err)
@@ -294,10 +291,10 @@ func TestSubmitMovesAnswers(t *testing.T) {
 
 // TestResubmitRefusals: every request must be answered, and every applicable answer written.
 func TestResubmitRefusals(t *testing.T) {
-	s := &Sheet{State: SheetReturned, Answers: []Answer{
-		{Indicator: "A1", State: AnswerChangesRequested, Version: 1},
-		{Indicator: "A2", State: AnswerApproved, Version: 1},
-	}}
+	s := withAnswers(&Sheet{State: SheetReturned},
+		Answer{Indicator: "A1", State: AnswerChangesRequested, Version: 1},
+		Answer{Indicator: "A2", State: AnswerApproved, Version: 1},
+	)
 	_, err := s.Resubmit(expert, []string{"A1", "A2", "A3"})
 	var ve *ValidationError
 	if !errors.As(err, &ve) {
@@ -357,7 +354,7 @@ func TestAutomaticSheetMoves(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := answerFixture(tt.a1, tt.sheet)
 			if tt.sheet == SheetReadyToLock {
-				s.Answers[1].State = AnswerApproved
+				edit(s, "A2", func(a *Answer) { a.State = AnswerApproved })
 			}
 			c, err := tt.move(s)
 			if err != nil {
@@ -389,4 +386,30 @@ func apply(t *testing.T, s *Sheet) func(Change, error) Change {
 		s.Apply(c, t0)
 		return c
 	}
+}
+
+// withAnswers gives s the answers (in indicator order), as a sheet read from the store has.
+func withAnswers(s *Sheet, answers ...Answer) *Sheet {
+	s.SetAnswers(answers)
+	return s
+}
+
+// edit changes one answer of s in place of a move, to set up a state.
+func edit(s *Sheet, indicator string, f func(*Answer)) {
+	a := s.Answer(indicator)
+	f(&a)
+	s.setAnswer(a)
+}
+
+// byAnswers compares sheets by their answers, however they are chunked.
+var byAnswers = cmp.Transformer("answers", func(s Sheet) comparableSheet {
+	return comparableSheet{s.State, s.Answers(), s.History, s.Participants, s.ReviewersPerAnswer}
+})
+
+type comparableSheet struct {
+	State              SheetState
+	Answers            []Answer
+	History            []StatusChange
+	Participants       []Participant
+	ReviewersPerAnswer int
 }

@@ -60,7 +60,7 @@ func TestComments(t *testing.T) {
 
 	// Nothing changes once the sheet is locked, comments included.
 	locked := sheetFixture(SheetLocked)
-	locked.Answers[0].Comments = []Comment{{ID: 1, Author: "r1", Text: "fine"}}
+	edit(locked, "A1", func(a *Answer) { a.Comments = []Comment{{ID: 1, Author: "r1", Text: "fine"}} })
 	for name, call := range map[string]func() (Change, error){
 		"add":     func() (Change, error) { return locked.AddComment(reviewer1, "A1", "late", 0) },
 		"edit":    func() (Change, error) { return locked.EditComment(reviewer1, "A1", 1, "late") },
@@ -111,17 +111,17 @@ func TestLabels(t *testing.T) {
 }
 
 func TestProgress(t *testing.T) {
-	s := &Sheet{Answers: []Answer{
-		{Indicator: "A1", State: AnswerDraft, Version: 1},
-		{Indicator: "A2", State: AnswerSubmitted, Version: 1},
-		{Indicator: "A3", State: AnswerApproved, Version: 1},
-		{Indicator: "A4", State: AnswerChangesRequested, Version: 1, Comments: []Comment{{ID: 1}, {ID: 2, Resolved: true}}},
-		{Indicator: "A5", State: AnswerRevised, Version: 2},
-		{Indicator: "A6", State: AnswerDisputed, Version: 1},
-		{Indicator: "A7", State: AnswerResolved, Version: 2},
-		{Indicator: "A8", State: AnswerApproved, Version: 1, Inapplicable: true},
-		{Indicator: "A9", State: AnswerDraft}, // commented on, never written
-	}}
+	s := withAnswers(&Sheet{},
+		Answer{Indicator: "A1", State: AnswerDraft, Version: 1},
+		Answer{Indicator: "A2", State: AnswerSubmitted, Version: 1},
+		Answer{Indicator: "A3", State: AnswerApproved, Version: 1},
+		Answer{Indicator: "A4", State: AnswerChangesRequested, Version: 1, Comments: []Comment{{ID: 1}, {ID: 2, Resolved: true}}},
+		Answer{Indicator: "A5", State: AnswerRevised, Version: 2},
+		Answer{Indicator: "A6", State: AnswerDisputed, Version: 1},
+		Answer{Indicator: "A7", State: AnswerResolved, Version: 2},
+		Answer{Indicator: "A8", State: AnswerApproved, Version: 1, Inapplicable: true},
+		Answer{Indicator: "A9", State: AnswerDraft}, // commented on, never written
+	)
 	want := Progress{Answers: 7, Draft: 1, Submitted: 1, Approved: 1, ChangesRequested: 1, Revised: 1, Disputed: 1, Resolved: 1, Reviewed: 4, OpenComments: 1}
 	if got := s.Progress(); got != want {
 		t.Errorf("progress %+v, want %+v", got, want)

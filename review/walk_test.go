@@ -24,7 +24,15 @@ func TestRandomWalks(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(walk), 9))
 		l := newLogged(t, 1+rng.IntN(3))
 		s := l.sheet
+		// Copies taken along the way must never see a later move: the round hands copies of
+		// cached sheets to concurrent requests (see answerList).
+		type copied struct {
+			sheet *Sheet
+			at    int
+		}
+		var copies []copied
 		for step := range 60 {
+			copies = append(copies, copied{s.clone(), len(l.log)})
 			kind := rng.IntN(18)
 			who := people[rng.IntN(len(people))]
 			if rng.IntN(5) > 0 {
@@ -40,6 +48,10 @@ func TestRandomWalks(t *testing.T) {
 				text = "" // now and then, a missing reason
 			}
 			applicable := codes
+			// A fork of the sheet takes another move after this one, as a request that lost the
+			// race for the log does: nothing it does may show in the sheet or the copies.
+			fork := s.clone()
+			forkMoves := randomMove(rng, kind, fork, plausible(rng, kind, people), code, version, text, applicable)
 			changes := randomMove(rng, kind, s, who, code, version, text, applicable)
 			before := s.clone()
 			name := fmt.Sprintf("walk %d step %d", walk, step)
@@ -49,22 +61,32 @@ func TestRandomWalks(t *testing.T) {
 						t.Fatalf("%s: untyped error %v", name, mv.err)
 					}
 					if !reflect.DeepEqual(before, s) {
-						t.Fatalf("%s: a refused move changed the sheet: %s", name, cmp.Diff(before, s))
+						t.Fatalf("%s: a refused move changed the sheet: %s", name, cmp.Diff(before, s, byAnswers))
 					}
 					continue
 				}
 				l.do(mv.change, nil)
 			}
+			for _, mv := range forkMoves {
+				if mv.err == nil {
+					fork.Apply(mv.change, t0)
+				}
+			}
 			if err := consistent(s); err != nil {
 				t.Fatalf("%s after %v: %v", name, changes, err)
 			}
 			visited[s.state()]++
-			for _, a := range s.Answers {
+			for a := range s.EachAnswer() {
 				answerStates[a.State]++
 			}
 		}
-		if diff := cmp.Diff(s, l.replay()); diff != "" {
+		if diff := cmp.Diff(s, l.replay(), byAnswers); diff != "" {
 			t.Fatalf("walk %d: replay differs:\n%s", walk, diff)
+		}
+		for _, c := range copies {
+			if diff := cmp.Diff(c.sheet, l.replayTo(c.at), byAnswers); diff != "" {
+				t.Fatalf("walk %d: a later move changed the copy taken after %d entries:\n%s", walk, c.at, diff)
+			}
 		}
 	}
 	// The walks must go everywhere, or they prove little.
@@ -164,7 +186,7 @@ func plausible(rng *rand.Rand, kind int, people []Actor) Actor {
 // consistent checks that the sheet's state agrees with its answers.
 func consistent(s *Sheet) error {
 	var waiting, needsExpert, settled int
-	for _, a := range s.Answers {
+	for a := range s.EachAnswer() {
 		if a.Inapplicable {
 			continue
 		}

@@ -38,10 +38,13 @@ func (l *logged) do(c Change, err error) Change {
 }
 
 // replay rebuilds the sheet from its log.
-func (l *logged) replay() *Sheet {
+func (l *logged) replay() *Sheet { return l.replayTo(len(l.log)) }
+
+// replayTo rebuilds the sheet from the first n entries of its log.
+func (l *logged) replayTo(n int) *Sheet {
 	s := &Sheet{ReviewersPerAnswer: l.sheet.ReviewersPerAnswer}
 	at := t0
-	for _, c := range l.log {
+	for _, c := range l.log[:n] {
 		at = at.Add(time.Minute)
 		s.Apply(c, at)
 	}
@@ -143,13 +146,13 @@ func TestTwoBlindReviewers(t *testing.T) {
 
 	// Agreement: A1 v1 (approve, approve), A2 v1 (approve, request), A3 v1 (request, request),
 	// A3 v2 (approve, approve): 3 of 4 pairs agree; alpha = 1 - 7*2/30.
-	g := AgreementOf(s.Answers)
+	g := AgreementOf(s.Answers())
 	if g.Units != 4 || g.Pairs != 4 || g.Agreeing != 3 || g.PercentAgreement != 75 || g.Alpha == nil || math.Abs(*g.Alpha-(1-14.0/30)) > 1e-12 {
 		t.Errorf("agreement %+v (alpha %v)", g, deref(g.Alpha))
 	}
 
 	// The log rebuilds the same sheet.
-	if diff := cmp.Diff(s, l.replay()); diff != "" {
+	if diff := cmp.Diff(s, l.replay(), byAnswers); diff != "" {
 		t.Errorf("replayed sheet differs (-live +replayed):\n%s", diff)
 	}
 }
@@ -415,15 +418,15 @@ func TestAdminActsAsCoordinator(t *testing.T) {
 // TestLockRequiresSettledAnswers: a reopened sheet is ready to lock again, and lock still checks
 // that every applicable answer is settled.
 func TestLockRequiresSettledAnswers(t *testing.T) {
-	s := &Sheet{State: SheetReadyToLock, Answers: []Answer{
-		{Indicator: "A1", State: AnswerApproved, Version: 1},
-		{Indicator: "A2", State: AnswerSubmitted, Version: 1, Inapplicable: true},
-		{Indicator: "A3", State: AnswerChangesRequested, Version: 1},
-	}}
+	s := withAnswers(&Sheet{State: SheetReadyToLock},
+		Answer{Indicator: "A1", State: AnswerApproved, Version: 1},
+		Answer{Indicator: "A2", State: AnswerSubmitted, Version: 1, Inapplicable: true},
+		Answer{Indicator: "A3", State: AnswerChangesRequested, Version: 1},
+	)
 	if _, err := s.Lock(coordinator); !errors.Is(err, ErrInvalidTransition) {
 		t.Errorf("lock with A3 open: %v, want ErrInvalidTransition", err)
 	}
-	s.Answers[2].State = AnswerResolved
+	edit(s, "A3", func(a *Answer) { a.State = AnswerResolved })
 	s.Apply(must(s.Lock(coordinator)))
 	s.Apply(must(s.Reopen(coordinator, "erratum in A1")))
 	if s.State != SheetReadyToLock || s.History[1].Reason != "erratum in A1" {
@@ -453,7 +456,7 @@ func TestApproveMany(t *testing.T) {
 	if _, err := s.ApproveMany(reviewer1, []Target{{"A1", 1}, {"A2", 7}}); !errors.Is(err, ErrStale) || !strings.Contains(err.Error(), "A2") {
 		t.Errorf("with a stale target: %v, want ErrStale naming A2", err)
 	}
-	if diff := cmp.Diff(before, s); diff != "" {
+	if diff := cmp.Diff(before, s, byAnswers); diff != "" {
 		t.Errorf("a refused bulk approval changed the sheet:\n%s", diff)
 	}
 	targets := s.Awaiting("r1")
@@ -478,7 +481,7 @@ func TestApproveMany(t *testing.T) {
 // TestInapplicableOutOfReview: an answer that no longer applies gets no verdict.
 func TestInapplicableOutOfReview(t *testing.T) {
 	s := answerFixture(AnswerSubmitted, SheetInReview)
-	s.Answers[0].Inapplicable = true
+	edit(s, "A1", func(a *Answer) { a.Inapplicable = true })
 	if _, err := s.Approve(reviewer1, "A1", 2); !errors.Is(err, ErrInvalidTransition) {
 		t.Errorf("approving an inapplicable answer: %v, want ErrInvalidTransition", err)
 	}
