@@ -12,6 +12,7 @@ import (
 	"github.com/expertsurvey/expertsurvey"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -133,6 +134,12 @@ var sentinelKinds = []sentinel{
 	{round.ErrNotEditable, problemKind{http.StatusConflict, "not-editable", "Not editable now"}},
 	{round.ErrInvalidTransition, problemKind{http.StatusConflict, "invalid-transition", "Status change not allowed"}},
 	{round.ErrPreconditionRequired, kindPrecondReq},
+	// The review workflow's refusals; its data-carrying errors (stale, invalid) come through
+	// the round's converter.
+	{review.ErrLocked, problemKind{http.StatusConflict, "locked", "Sheet locked"}},
+	{review.ErrInvalidTransition, problemKind{http.StatusConflict, "invalid-transition", "Move not allowed now"}},
+	{review.ErrAlreadyReviewed, problemKind{http.StatusConflict, "already-reviewed", "Verdict already given"}},
+	{review.ErrNotFound, kindNotFound},
 	// Typed questionnaire errors (problem lists, stale revisions, bad fields) are rendered by
 	// questionnaireProblem; these are the bare ones.
 	{questionnaire.ErrNotFound, kindNotFound},

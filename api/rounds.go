@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -104,6 +105,8 @@ type answerRequest struct {
 	Comment       string       `json:"comment"`
 	Sources       []sourceBody `json:"sources"`
 	Justification string       `json:"justification"`
+	// Reason is the reason for the change, required once the sheet has been submitted.
+	Reason string `json:"reason"`
 }
 
 type previousResponse struct {
@@ -132,6 +135,9 @@ type answerResponse struct {
 	Version       int               `json:"version"`
 	UpdatedBy     string            `json:"updated_by,omitempty"`
 	UpdatedAt     *time.Time        `json:"updated_at,omitempty"`
+	// Review is where the answer stands in review; left out where the answer is shown outside
+	// its sheet's review (a stale write's current answer, an earlier version).
+	Review *answerReviewResponse `json:"review,omitempty"`
 }
 
 func toAnswerResponse(a *round.Answer) answerResponse {
@@ -155,14 +161,22 @@ type progressResponse struct {
 	Answered           int `json:"answered"`
 	WithSources        int `json:"with_sources"`
 	CarriedUnconfirmed int `json:"carried_unconfirmed"`
-	Reviewed           int `json:"reviewed"`
-	Approved           int `json:"approved"`
-	OpenDisputes       int `json:"open_disputes"`
+	// Review counts, per answer state, of the answers in review (inapplicable ones aside).
+	Submitted        int `json:"submitted"`
+	Reviewed         int `json:"reviewed"`
+	Approved         int `json:"approved"`
+	ChangesRequested int `json:"changes_requested"`
+	Revised          int `json:"revised"`
+	OpenDisputes     int `json:"open_disputes"`
+	Resolved         int `json:"resolved"`
+	OpenComments     int `json:"open_comments"`
 }
 
 func toProgress(p round.Progress) progressResponse {
+	r := p.Review
 	return progressResponse{Applicable: p.Applicable, Answered: p.Answered, WithSources: p.WithSources,
-		CarriedUnconfirmed: p.CarriedUnconfirmed, Reviewed: p.Reviewed, Approved: p.Approved, OpenDisputes: p.OpenDisputes}
+		CarriedUnconfirmed: p.CarriedUnconfirmed, Submitted: r.Submitted, Reviewed: r.Reviewed, Approved: r.Approved,
+		ChangesRequested: r.ChangesRequested, Revised: r.Revised, OpenDisputes: r.Disputed, Resolved: r.Resolved, OpenComments: r.OpenComments}
 }
 
 type sheetResponse struct {
@@ -173,14 +187,22 @@ type sheetResponse struct {
 	Progress    progressResponse `json:"progress"`
 	Answers     []answerResponse `json:"answers"`
 	UpdatedAt   *time.Time       `json:"updated_at,omitempty"`
+	// ReturnReason is the reason a coordinator gave for returning the sheet, while returned.
+	ReturnReason string `json:"return_reason,omitempty"`
+	// History lists every change of the sheet's status, oldest first.
+	History []statusChangeResponse `json:"history"`
 }
 
 func toSheetResponse(v *round.SheetView) sheetResponse {
 	out := sheetResponse{Round: v.Sheet.Round, Country: v.Sheet.Country, Status: string(v.Sheet.Status),
 		RoundStatus: string(v.Round.Status), Progress: toProgress(v.Progress), Answers: make([]answerResponse, 0, v.Sheet.AnswerCount())}
 	for a := range v.Sheet.EachAnswer() {
-		out.Answers = append(out.Answers, toAnswerResponse(a))
+		out.Answers = append(out.Answers, toAnswerView(&round.AnswerView{Answer: *a, Review: v.Sheet.Review.Answer(a.Indicator), Labels: v.Labels}))
 	}
+	out.ReturnReason = v.Sheet.Review.ReturnReason()
+	out.History = mapped(v.Sheet.Review.History, func(h review.StatusChange) statusChangeResponse {
+		return statusChangeResponse{string(h.Move), string(h.From), string(h.To), v.Labels.Of(h.By), h.Reason, h.Automatic, h.At}
+	})
 	if !v.Sheet.UpdatedAt.IsZero() {
 		t := v.Sheet.UpdatedAt
 		out.UpdatedAt = &t
@@ -508,8 +530,7 @@ func (s *Server) handleGetAnswer(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setVersionETag(c, a.Version)
-	return c.JSON(http.StatusOK, toAnswerResponse(a))
+	return renderAnswer(c, http.StatusOK, a)
 }
 
 // handlePutAnswer handles PUT .../answers/:indicator. If-Match must name the version read (0
@@ -524,13 +545,12 @@ func (s *Server) handlePutAnswer(c *echo.Context) error {
 		return err
 	}
 	in := round.AnswerInput{Option: req.Option, Value: req.Value, Text: req.Text, NotApplicable: req.NotApplicable,
-		NAReason: req.NAReason, Comment: req.Comment, Sources: toSources(req.Sources), Justification: req.Justification}
+		NAReason: req.NAReason, Comment: req.Comment, Sources: toSources(req.Sources), Justification: req.Justification, Reason: req.Reason}
 	a, err := s.rounds.SaveAnswer(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), in, v)
 	if err != nil {
 		return err
 	}
-	setVersionETag(c, a.Version)
-	return c.JSON(http.StatusOK, toAnswerResponse(a))
+	return renderAnswer(c, http.StatusOK, a)
 }
 
 func (s *Server) handleConfirmAnswer(c *echo.Context) error {

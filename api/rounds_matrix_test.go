@@ -161,6 +161,82 @@ var roundMatrixCases = []matrixCase{
 		},
 		want: signedIn(403).with(409, roundCoordinator, globalCoordinator, admin),
 	},
+	// Review moves on AT's sheet while it is in progress: whoever the policy lets make the move
+	// gets 409 from the workflow (nothing is submitted yet), everyone else 403.
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/verdicts", variant: "not submitted", setup: roundWorld,
+		request: answerMove("/verdicts", map[string]any{"decision": "approve"}),
+		want:    signedIn(403).with(409, reviewerA, roundCoordinator, globalCoordinator, admin),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/dispute", variant: "not submitted", setup: roundWorld,
+		request: answerMove("/dispute", map[string]any{"text": "the law says otherwise"}),
+		want:    signedIn(403).with(409, expertA),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/adjudication", variant: "not submitted", setup: roundWorld,
+		request: answerMove("/adjudication", map[string]any{"option": "full", "rationale": "as the law reads"}),
+		want:    coordinatorsOnly(409),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/send-back", variant: "not submitted", setup: roundWorld,
+		request: answerMove("/send-back", map[string]any{"reason": "check the amendment"}),
+		want:    coordinatorsOnly(409),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/override", variant: "not submitted", setup: roundWorld,
+		request: answerMove("/override", map[string]any{"score": 50, "reason": "partial in practice"}),
+		want:    coordinatorsOnly(409),
+	},
+	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments", setup: roundWorld, request: inSheet("/answers/LMM_1/comments"), want: sheetReaders},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, who principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: answerPath(w.Round, w.CountryA, "LMM_1") + "/comments", Body: map[string]any{"text": "by " + string(who)}}
+		},
+		want: signedIn(403).with(201, expertA, reviewerA, roundCoordinator, globalCoordinator, admin),
+	},
+	{
+		op: "PATCH /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments/{comment}", variant: "no such comment", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "PATCH", Path: answerPath(w.Round, w.CountryA, "LMM_1") + "/comments/999", Body: map[string]any{"resolved": true}}
+		},
+		want: signedIn(403).with(404, expertA, reviewerA, roundCoordinator, globalCoordinator, admin),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/approvals", variant: "nothing waits", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/approvals", Body: map[string]any{"all_remaining": true}}
+		},
+		want: signedIn(403).with(409, reviewerA, roundCoordinator, globalCoordinator, admin),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/lock", variant: "not ready", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/lock"}
+		},
+		want: coordinatorsOnly(409),
+	},
+	{
+		op: "POST /v1/rounds/{round}/countries/{country}/reopen", variant: "not locked", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/countries/" + w.CountryA + "/reopen", Body: map[string]any{"reason": "erratum"}}
+		},
+		want: coordinatorsOnly(409),
+	},
+}
+
+// coordinatorsOnly: the round's and global coordinators and admins get status, others 403.
+func coordinatorsOnly(status int) statuses {
+	return signedIn(403).with(status, roundCoordinator, globalCoordinator, admin)
+}
+
+// answerMove is a review move on AT's LMM_1 based on its current version.
+func answerMove(path string, body map[string]any) func(*testing.T, *matrixWorld, principal) apitest.Request {
+	return func(t *testing.T, w *matrixWorld, _ principal) apitest.Request {
+		return apitest.Request{Method: "POST", Path: answerPath(w.Round, w.CountryA, "LMM_1") + path,
+			Header: ifMatch(etagNow(t, w, w.CountryA, "LMM_1")), Body: body}
+	}
 }
 
 var roundIsolationChecks = []matrixIsolationCheck{

@@ -74,4 +74,16 @@ func (s *Server) routes() {
 	v1.POST("/rounds/:round/countries/:country/answers/:indicator/confirm", s.handleConfirmAnswer)
 	v1.GET("/rounds/:round/countries/:country/answers/:indicator/history", s.handleAnswerHistory)
 	v1.GET("/rounds/:round/countries/:country/answers/:indicator/diff", s.handleAnswerDiff)
+	// --- review ---
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/verdicts", s.handleVerdict)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/dispute", s.handleDispute)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/adjudication", s.handleAdjudicate)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/send-back", s.handleSendBack)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/override", s.handleOverride)
+	v1.GET("/rounds/:round/countries/:country/answers/:indicator/comments", s.handleListComments)
+	v1.POST("/rounds/:round/countries/:country/answers/:indicator/comments", s.handleAddComment)
+	v1.PATCH("/rounds/:round/countries/:country/answers/:indicator/comments/:comment", s.handleEditComment)
+	v1.POST("/rounds/:round/countries/:country/approvals", s.handleApprovals)
+	v1.POST("/rounds/:round/countries/:country/lock", s.handleLockSheet)
+	v1.POST("/rounds/:round/countries/:country/reopen", s.handleReopenSheet)
 }

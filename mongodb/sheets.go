@@ -71,6 +71,8 @@ type changeDoc struct {
 	Answers []answerDoc `json:"answers,omitempty" bson:"answers,omitempty"`
 	Status  string      `json:"status,omitempty" bson:"status,omitempty"`
 	Reason  string      `json:"reason,omitempty" bson:"reason,omitempty"`
+	// Review are the entry's review moves (schema 2 only: schema 1 had none).
+	Review []reviewChangeDoc `json:"-" bson:"review,omitempty"`
 }
 
 // beforeDoc is the state a change replaced, for the audit trail.
@@ -89,18 +91,21 @@ type sheetDoc struct {
 	Answers   []answerDoc `bson:"answers"`
 	UpdatedAt time.Time   `bson:"updated_at"`
 	UpdatedBy string      `bson:"updated_by"`
+	// Review is the review projection; absent until someone acts in review terms.
+	Review *reviewSheetDoc `bson:"review,omitempty"`
 }
 
 // storedSheet is sheetDoc as read: schema 1 stored the answers as JSON text.
 type storedSheet struct {
-	ID        string        `bson:"_id"`
-	Round     string        `bson:"round"`
-	Country   string        `bson:"country"`
-	Status    string        `bson:"status"`
-	Seq       int64         `bson:"seq"`
-	Answers   bson.RawValue `bson:"answers"`
-	UpdatedAt time.Time     `bson:"updated_at"`
-	UpdatedBy string        `bson:"updated_by"`
+	ID        string          `bson:"_id"`
+	Round     string          `bson:"round"`
+	Country   string          `bson:"country"`
+	Status    string          `bson:"status"`
+	Seq       int64           `bson:"seq"`
+	Answers   bson.RawValue   `bson:"answers"`
+	UpdatedAt time.Time       `bson:"updated_at"`
+	UpdatedBy string          `bson:"updated_by"`
+	Review    *reviewSheetDoc `bson:"review"`
 }
 
 func toSourceDocs(in []round.Source) []sourceDoc {
@@ -168,7 +173,7 @@ func toSheetDoc(s *round.Sheet) sheetDoc {
 		answers = append(answers, toAnswerDoc(a))
 	}
 	return sheetDoc{ID: s.ID(), Round: s.Round, Country: s.Country, Status: string(s.Status), Seq: s.Seq,
-		Answers: answers, UpdatedAt: s.UpdatedAt.UTC(), UpdatedBy: s.UpdatedBy}
+		Answers: answers, UpdatedAt: s.UpdatedAt.UTC(), UpdatedBy: s.UpdatedBy, Review: toReviewSheetDoc(&s.Review)}
 }
 
 func fromStoredSheet(d storedSheet) (*round.Sheet, error) {
@@ -185,7 +190,7 @@ func fromStoredSheet(d storedSheet) (*round.Sheet, error) {
 		}
 	}
 	s := &round.Sheet{Round: d.Round, Country: d.Country, Status: round.SheetStatus(d.Status), Seq: d.Seq,
-		UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy}
+		UpdatedAt: d.UpdatedAt.UTC(), UpdatedBy: d.UpdatedBy, Review: fromReviewSheetDoc(d.Review, d.Status)}
 	list := make([]round.Answer, len(answers))
 	for i, a := range answers {
 		list[i] = fromAnswerDoc(a)
@@ -195,7 +200,7 @@ func fromStoredSheet(d storedSheet) (*round.Sheet, error) {
 }
 
 func toChangeDoc(c *round.Change) changeDoc {
-	out := changeDoc{Action: c.Action, Status: string(c.Status), Reason: c.Reason}
+	out := changeDoc{Action: c.Action, Status: string(c.Status), Reason: c.Reason, Review: convert(c.Review, toReviewChangeDoc)}
 	for i := range c.Answers {
 		d := toAnswerDoc(&c.Answers[i])
 		// Version, author and history are the log's to assign when the change is applied.
@@ -206,7 +211,7 @@ func toChangeDoc(c *round.Change) changeDoc {
 }
 
 func fromChangeDoc(c changeDoc) round.Change {
-	out := round.Change{Action: c.Action, Status: round.SheetStatus(c.Status), Reason: c.Reason}
+	out := round.Change{Action: c.Action, Status: round.SheetStatus(c.Status), Reason: c.Reason, Review: convert(c.Review, fromReviewChangeDoc)}
 	for _, a := range c.Answers {
 		out.Answers = append(out.Answers, fromAnswerDoc(a))
 	}

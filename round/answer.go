@@ -25,6 +25,9 @@ type AnswerInput struct {
 	Sources       []Source
 	// Justification explains a change to an answer carried from the previous round.
 	Justification string
+	// Reason is the reason for the change, required once the sheet has been submitted; it is
+	// kept with the version it produces (review.Revision).
+	Reason string
 }
 
 // Bounds on answer sizes: generous for long legal explanations, small enough that a sheet of
@@ -61,6 +64,7 @@ func checkInput(inst *questionnaire.Compiled, code string, in AnswerInput, prefi
 	checkLen("text", in.Text, maxText)
 	checkLen("na_reason", in.NAReason, maxReason)
 	checkLen("justification", in.Justification, maxJustification)
+	checkLen("reason", in.Reason, maxReason)
 	if in.NotApplicable && strings.TrimSpace(in.NAReason) == "" {
 		add("na_reason", "is required when the indicator is marked not applicable")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/review"
 )
 
 // carryForward pre-fills every sheet of r from the previous round's answers, matching
@@ -92,13 +93,15 @@ func (s *Service) Confirm(ctx context.Context, p auth.Principal, roundID, countr
 			return nil, nil, fmt.Errorf("%q is neither an indicator nor a group of the questionnaire: %w", target, ErrNotFound)
 		}
 	}
+	actor, err := review.ActorFor(p, roundID, country, review.MoveConfirm)
+	if err != nil {
+		return nil, nil, err
+	}
 	var confirmed []string
 	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
-		if err := editable(sh); err != nil {
-			return nil, err
-		}
 		confirmed = confirmed[:0]
 		change := &Change{Action: "answers.confirm"}
+		var targets []review.Target
 		for _, code := range codes {
 			a := sh.Answer(code)
 			if single {
@@ -119,13 +122,15 @@ func (s *Service) Confirm(ctx context.Context, p auth.Principal, roundID, countr
 			next := *a
 			next.Carried, next.Changed = false, false
 			change.Answers = append(change.Answers, next)
+			targets = append(targets, review.Target{Indicator: code, Version: a.Version})
 			confirmed = append(confirmed, code)
 		}
 		if len(change.Answers) == 0 {
 			return nil, nil
 		}
-		if sh.Status == SheetNotStarted {
-			change.Status = SheetInProgress
+		// One review change per answer, in the same entry: all are confirmed or none.
+		if change.Review, err = sh.Review.Confirm(actor, targets); err != nil {
+			return nil, fromReview(sh, err)
 		}
 		return change, nil
 	})
@@ -173,26 +178,24 @@ type AnswerVersion struct {
 
 // History lists every saved version of an answer, oldest first.
 func (s *Service) History(ctx context.Context, p auth.Principal, roundID, country, indicator string) ([]AnswerVersion, error) {
-	a, err := s.Answer(ctx, p, roundID, country, indicator)
+	view, err := s.Answer(ctx, p, roundID, country, indicator)
 	if err != nil {
 		return nil, err
 	}
+	a := view.Answer
 	entries, err := s.sheets.SheetEntries(ctx, roundID, country, a.History)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]AnswerVersion, 0, len(entries))
-	hidden := a.UpdatedBy == "" && a.Version > 0 // redacted for a blind reviewer
 	for i, e := range entries {
 		for _, ea := range e.Change.Answers {
 			if ea.Indicator != indicator {
 				continue
 			}
 			ea.Version, ea.UpdatedAt, ea.UpdatedBy, ea.History = i+1, e.Time, e.Actor, nil
-			v := AnswerVersion{Version: i + 1, Answer: ea, Action: e.Change.Action, Actor: e.Actor, RequestID: e.RequestID}
-			if hidden {
-				v.Actor, v.Answer.UpdatedBy = "", ""
-			}
+			v := AnswerVersion{Version: i + 1, Answer: ea, Action: e.Change.Action, Actor: view.Labels.Of(e.Actor), RequestID: e.RequestID}
+			v.Answer.UpdatedBy = v.Actor
 			out = append(out, v)
 			break
 		}

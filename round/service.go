@@ -10,6 +10,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/review"
 )
 
 // Instruments gives the published questionnaire versions rounds are answered against.
@@ -248,11 +249,14 @@ func (s *Service) roundAndCountry(ctx context.Context, p auth.Principal, action 
 	return r, def, inst, nil
 }
 
-// SheetView is a sheet with what a reader needs around it.
+// SheetView is a sheet with what a reader needs around it. Labels name the people in it as
+// the reader may see them (in a blind round, experts and reviewers see "Expert" and
+// "Reviewer 1"): every actor a response shows goes through them.
 type SheetView struct {
 	Round    *Round
 	Sheet    *Sheet
 	Progress Progress
+	Labels   review.Labels
 }
 
 // Sheet returns a country's sheet with its progress.
@@ -265,27 +269,36 @@ func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country 
 	if err != nil {
 		return nil, err
 	}
-	redact(p, r, sh)
-	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh), Labels: labelsFor(p, r, sh)}, nil
 }
 
-// redact hides who wrote the answers from a reviewer of a blind round.
-func redact(p auth.Principal, r *Round, sh *Sheet) {
-	if !hidesAuthors(p, r, sh.Country) {
-		return
+// labelsFor says how p sees the people of a sheet: by name for coordinators and in open rounds;
+// in a blind round, experts and reviewers see roles and numbers only.
+func labelsFor(p auth.Principal, r *Round, sh *Sheet) review.Labels {
+	viewer, err := review.ActorFor(p, r.ID, sh.Country, review.MoveComment)
+	if err != nil {
+		// Someone who reads the sheet without a part in it sees what a reviewer sees.
+		viewer = review.Actor{ID: p.UserID, Role: auth.RoleReviewer}
 	}
-	*sh = *sh.MapAnswers(func(a *Answer) { a.UpdatedBy = "" })
-	sh.UpdatedBy = ""
+	return review.NewLabels(viewer, r.BlindReview, sh.Review.Participants, nil)
 }
 
-// hidesAuthors tells whether p, a reviewer of a blind round, must not see who wrote answers.
-func hidesAuthors(p auth.Principal, r *Round, country string) bool {
-	return r.BlindReview && p.Can(auth.WriteAnswer, auth.Scope{Round: r.ID, Country: country}) != nil
+// AnswerView is one answer with its review side and the reader's labels.
+type AnswerView struct {
+	Answer
+	Review review.Answer
+	Labels review.Labels
 }
 
-// Answer returns the current answer to indicator; an indicator nobody answered yet is an empty
-// answer at version 0, so that the first save is a read-modify-write like every other.
-func (s *Service) Answer(ctx context.Context, p auth.Principal, roundID, country, indicator string) (*Answer, error) {
+// answerView is the view of indicator on sheet sh for p.
+func answerView(p auth.Principal, r *Round, sh *Sheet, indicator string) *AnswerView {
+	return &AnswerView{Answer: *orEmpty(sh.Answer(indicator), indicator), Review: sh.Review.Answer(indicator), Labels: labelsFor(p, r, sh)}
+}
+
+// Answer returns the current answer to indicator with its review; an indicator nobody answered
+// yet is an empty answer at version 0, so that the first save is a read-modify-write like every
+// other.
+func (s *Service) Answer(ctx context.Context, p auth.Principal, roundID, country, indicator string) (*AnswerView, error) {
 	r, _, inst, err := s.roundAndCountry(ctx, p, auth.ReadSheet, roundID, country)
 	if err != nil {
 		return nil, err
@@ -297,17 +310,9 @@ func (s *Service) Answer(ctx context.Context, p auth.Principal, roundID, country
 	if err != nil {
 		return nil, err
 	}
-	// One answer is read without the sheet's progress or a redacted copy of the whole sheet,
-	// so that its cost does not grow with the sheet.
-	cur := sh.Answer(indicator)
-	if cur == nil {
-		return &Answer{Indicator: indicator}, nil
-	}
-	a := *cur
-	if hidesAuthors(p, r, country) {
-		a.UpdatedBy = ""
-	}
-	return &a, nil
+	// One answer is read without the sheet's progress, so that its cost does not grow with the
+	// sheet.
+	return answerView(p, r, sh, indicator), nil
 }
 
 // ErrNotApplicable refuses an answer to an indicator that skip logic excludes.
@@ -315,13 +320,17 @@ var ErrNotApplicable = errors.New("the indicator does not apply")
 
 // SaveAnswer writes an expert's answer. ifVersion is the version the expert read (If-Match);
 // a write based on an older version is refused with the current answer, never applied.
-func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, country, indicator string, in AnswerInput, ifVersion *int) (*Answer, error) {
+func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, country, indicator string, in AnswerInput, ifVersion *int) (*AnswerView, error) {
 	r, _, inst, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := inst.Indicator(indicator); !ok {
 		return nil, fmt.Errorf("indicator %q is not in the round's questionnaire: %w", indicator, ErrNotFound)
+	}
+	actor, err := review.ActorFor(p, roundID, country, review.MoveSave)
+	if err != nil {
+		return nil, err
 	}
 	if ifVersion == nil {
 		return nil, fmt.Errorf("send If-Match with the answer's ETag: %w", ErrPreconditionRequired)
@@ -333,9 +342,6 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 		return nil, fmt.Errorf("round %s is %s; answers change only while it is open: %w", r.ID, r.Status, ErrNotEditable)
 	}
 	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
-		if err := editable(sh); err != nil {
-			return nil, err
-		}
 		cur := sh.Answer(indicator)
 		curVersion := 0
 		if cur != nil {
@@ -343,6 +349,12 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 		}
 		if curVersion != *ifVersion {
 			return nil, &StaleError{Current: orEmpty(cur, indicator)}
+		}
+		// The review decides whether the answer may change now (before submission, or while the
+		// sheet is returned, with a reason) and records the version it makes.
+		rc, err := sh.Review.Edit(actor, indicator, curVersion, in.Reason)
+		if err != nil {
+			return nil, fromReview(sh, err)
 		}
 		next := Answer{
 			Indicator: indicator, Option: in.Option, Value: in.Value, Text: in.Text,
@@ -355,10 +367,7 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 		if err := checkCarryChange(cur, &next); err != nil {
 			return nil, err
 		}
-		change := &Change{Action: "answer.save"}
-		if sh.Status == SheetNotStarted {
-			change.Status = SheetInProgress
-		}
+		change := &Change{Action: "answer.save", Review: []review.Change{rc}}
 		change.Answers, err = withApplicability(inst, sh, next)
 		if err != nil {
 			return nil, err
@@ -368,7 +377,7 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 	if err != nil {
 		return nil, err
 	}
-	return sh.Answer(indicator), nil
+	return answerView(p, r, sh, indicator), nil
 }
 
 func orEmpty(a *Answer, indicator string) *Answer {
@@ -376,17 +385,6 @@ func orEmpty(a *Answer, indicator string) *Answer {
 		return &Answer{Indicator: indicator}
 	}
 	return a
-}
-
-// editable refuses changes to answers of a sheet that is locked or with its reviewers.
-func editable(sh *Sheet) error {
-	if sh.Status == SheetLocked {
-		return fmt.Errorf("sheet %s: %w", sh.ID(), ErrLocked)
-	}
-	if !sh.Status.ExpertEditable() {
-		return fmt.Errorf("sheet %s is %s; it can be edited again when review returns it: %w", sh.ID(), sh.Status, ErrNotEditable)
-	}
-	return nil
 }
 
 // checkCarryChange sets Changed on an answer that has a previous round's answer, and requires
@@ -475,19 +473,18 @@ func flagApplicability(inst *questionnaire.Compiled, sh *Sheet, changed []Answer
 
 // --- progress ---
 
-// Progress counts what a sheet has and lacks; review counts come from the review workflow.
+// Progress counts what a sheet has and lacks, and where its answers stand in review (from the
+// review projection kept with the sheet, not by reading its log).
 type Progress struct {
 	Applicable         int
 	Answered           int
 	WithSources        int
 	CarriedUnconfirmed int
-	Reviewed           int
-	Approved           int
-	OpenDisputes       int
+	Review             review.Progress
 }
 
 func progressOf(inst *questionnaire.Compiled, sh *Sheet) Progress {
-	var pr Progress
+	pr := Progress{Review: sh.Review.Progress()}
 	applies := inst.Applicability(scoringAnswers(sh.EachAnswer()))
 	for _, code := range inst.IndicatorCodes() {
 		if !applies.Applies(code) {
@@ -532,49 +529,50 @@ func missingForSubmission(inst *questionnaire.Compiled, sh *Sheet) []FieldError 
 	return missing
 }
 
-// Submit hands a complete sheet to review. The expert cannot edit it until it is returned.
+// Submit hands a complete sheet to review, or a returned sheet back to it (a resubmission
+// sends only the revised answers back to the reviewers, and the disputed ones to a
+// coordinator). The expert cannot edit the sheet until review returns it. Answers are written
+// while the round is open; a returned sheet may be resubmitted while it is closed too.
 func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
-	r, _, inst, err := s.roundAndCountry(ctx, p, auth.WriteAnswer, roundID, country)
-	if err != nil {
+	if err := p.Can(auth.WriteAnswer, auth.Scope{Round: roundID, Country: country}); err != nil {
 		return nil, err
 	}
-	if r.Status != StatusOpen {
-		return nil, fmt.Errorf("round %s is %s: %w", r.ID, r.Status, ErrNotEditable)
-	}
-	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
-		if err := editable(sh); err != nil {
-			return nil, err
+	sh, m, err := s.reviewMove(ctx, p, roundID, country, review.MoveSubmit, func(m *moving, sh *Sheet) (*Change, error) {
+		if sh.Status != SheetReturned && m.round.Status != StatusOpen {
+			return nil, fmt.Errorf("round %s is %s: %w", m.round.ID, m.round.Status, ErrNotEditable)
 		}
-		if missing := missingForSubmission(inst, sh); len(missing) > 0 {
+		if missing := missingForSubmission(m.inst, sh); len(missing) > 0 {
 			return nil, &IncompleteError{Missing: missing}
 		}
-		return &Change{Action: "sheet.submit", Status: SheetSubmitted}, nil
+		submit := sh.Review.Submit
+		if sh.Status == SheetReturned {
+			submit = sh.Review.Resubmit
+		}
+		rc, err := submit(m.actor, applicableCodes(m.inst, sh))
+		if err != nil {
+			return nil, err
+		}
+		return one(rc), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+	return &SheetView{Round: m.round, Sheet: sh, Progress: progressOf(m.inst, sh), Labels: labelsFor(p, m.round, sh)}, nil
 }
 
-// Return gives a submitted sheet back to its expert with a reason.
+// Return gives a sheet in review back to its expert, whole, with a reason.
 func (s *Service) Return(ctx context.Context, p auth.Principal, roundID, country, reason string) (*SheetView, error) {
-	r, _, inst, err := s.roundAndCountry(ctx, p, auth.Adjudicate, roundID, country)
-	if err != nil {
-		return nil, err
-	}
-	if reason == "" {
-		return nil, &ValidationError{Problems: []FieldError{{"reason", "is required"}}}
-	}
-	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
-		if sh.Status != SheetSubmitted && sh.Status != SheetInReview && sh.Status != SheetReadyToLock {
-			return nil, fmt.Errorf("%w: a %s sheet cannot be returned", ErrInvalidTransition, sh.Status)
+	sh, m, err := s.reviewMove(ctx, p, roundID, country, review.MoveReturn, func(m *moving, sh *Sheet) (*Change, error) {
+		rc, err := sh.Review.Return(m.actor, reason)
+		if err != nil {
+			return nil, err
 		}
-		return &Change{Action: "sheet.return", Status: SheetReturned, Reason: reason}, nil
+		return one(rc), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh)}, nil
+	return &SheetView{Round: m.round, Sheet: sh, Progress: progressOf(m.inst, sh), Labels: labelsFor(p, m.round, sh)}, nil
 }
 
 // --- dashboard ---
@@ -655,6 +653,6 @@ type CountryScores struct {
 // Published scores come from frozen answers; these are the live figures behind them.
 func (s *Service) Scores(ctx context.Context, p auth.Principal, roundID string) (*Round, []CountryScores, error) {
 	return overSheets(ctx, s, p, roundID, func(inst *questionnaire.Compiled, sh *Sheet) CountryScores {
-		return CountryScores{Country: sh.Country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.EachAnswer()), nil)}
+		return CountryScores{Country: sh.Country, Status: sh.Status, Result: inst.Score(scoringAnswers(sh.EachAnswer()), scoreOverrides(sh))}
 	})
 }

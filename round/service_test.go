@@ -14,6 +14,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -98,7 +99,7 @@ func (f *fixture) save(t *testing.T, p auth.Principal, roundID, country, code st
 	if err != nil {
 		t.Fatalf("save %s: %v", code, err)
 	}
-	return a
+	return &a.Answer
 }
 
 func fields(err error) []string {
@@ -238,13 +239,13 @@ func TestSubmitNeedsEveryApplicableAnswerAndSource(t *testing.T) {
 		t.Fatalf("progress %+v", view.Progress)
 	}
 	v := 2
-	if _, err := f.svc.SaveAnswer(f.ctx, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "none"}, &v); !errors.Is(err, round.ErrNotEditable) {
+	if _, err := f.svc.SaveAnswer(f.ctx, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "none"}, &v); !errors.Is(err, review.ErrInvalidTransition) {
 		t.Fatalf("edit after submission: %v", err)
 	}
 	if _, err := f.svc.Return(f.ctx, coordinator, "r1", "AT", "LMM_1 needs the 2024 amendment"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SaveAnswer(f.ctx, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "partial", Sources: []round.Source{lawSource}}, &v); err != nil {
+	if _, err := f.svc.SaveAnswer(f.ctx, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "partial", Sources: []round.Source{lawSource}, Reason: "the 2024 amendment"}, &v); err != nil {
 		t.Fatalf("edit after return: %v", err)
 	}
 	_, dash, err := f.svc.Dashboard(f.ctx, coordinator, "r1")
@@ -414,11 +415,11 @@ func TestBlindReviewHidesTheAuthor(t *testing.T) {
 	}
 	f.save(t, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "full"})
 	view, err := f.svc.Sheet(f.ctx, reviewer, "r1", "AT")
-	if err != nil || view.Sheet.Answer("LMM_1").UpdatedBy != "" || view.Sheet.UpdatedBy != "" {
+	if author := view.Sheet.Answer("LMM_1").UpdatedBy; err != nil || view.Labels.Of(author) == author || !view.Labels.Hidden() {
 		t.Fatalf("the reviewer of a blind round sees the author: %+v %v", view.Sheet.Answer("LMM_1"), err)
 	}
 	h, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1")
-	if err != nil || len(h) != 1 || h[0].Actor != "" || h[0].Answer.UpdatedBy != "" {
+	if author := view.Sheet.Answer("LMM_1").UpdatedBy; err != nil || len(h) != 1 || h[0].Actor == author || h[0].Answer.UpdatedBy == author {
 		t.Fatalf("history shows the author to a blind reviewer: %+v %v", h, err)
 	}
 	if own, _ := f.svc.Sheet(f.ctx, expertAT, "r1", "AT"); own.Sheet.Answer("LMM_1").UpdatedBy == "" {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/expertsurvey/expertsurvey/review"
 )
 
 // SheetStatus is where a country's sheet stands in the workflow.
@@ -135,6 +137,9 @@ type Sheet struct {
 	Seq       int64
 	UpdatedAt time.Time
 	UpdatedBy string
+	// Review is the review side of the sheet: each answer's review state and records, the
+	// sheet's status history and participants. Its State is Status, kept in step by Apply.
+	Review review.Sheet
 
 	chunks []*answerChunk // in indicator order; none empty
 	count  int
@@ -290,6 +295,9 @@ type Change struct {
 	Status SheetStatus
 	// Reason explains a status change (returning, reopening).
 	Reason string
+	// Review are the review moves of the entry, in order: one for most moves, one per answer
+	// for a bulk approval or confirmation, so that they land together or not at all.
+	Review []review.Change
 }
 
 // Apply writes change into the sheet as log entry seq made by actor at t. It is the one way a
@@ -304,11 +312,33 @@ func (s *Sheet) Apply(c Change, seq int64, actor string, t time.Time) {
 			s.put(s.next(in, seq, actor, t))
 		}
 	}
-	if c.Status != "" {
-		s.Status = c.Status
-	}
+	s.applyReview(c, actor, t)
 	s.Seq = seq
 	s.UpdatedAt, s.UpdatedBy = t, actor
+}
+
+// applyReview folds the entry's review moves into the review side. Content written outside a
+// review move (carrying forward, imports, applicability flags beside a saved answer) is
+// recorded as written, so that the review's answer versions stay the round's. The status is
+// the review's state after its moves; an entry without review moves (carrying forward, and
+// entries logged before the review workflow existed) sets the status it names.
+func (s *Sheet) applyReview(c Change, actor string, t time.Time) {
+	for i := range c.Answers {
+		code := c.Answers[i].Indicator
+		if !slices.ContainsFunc(c.Review, func(rc review.Change) bool { return rc.Indicator == code && rc.WritesContent() }) {
+			s.Review.Wrote(code, s.Answer(code).Version, actor)
+		}
+	}
+	for _, rc := range c.Review {
+		s.Review.Apply(rc, t)
+	}
+	switch {
+	case c.Status != "":
+		s.Status = c.Status
+		s.Review.State = review.SheetState(c.Status)
+	case s.Review.State != "":
+		s.Status = SheetStatus(s.Review.State)
+	}
 }
 
 // next is the answer in written as entry seq: its version and history follow the current one.

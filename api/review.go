@@ -1,0 +1,426 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/expertsurvey/expertsurvey/review"
+	"github.com/expertsurvey/expertsurvey/round"
+)
+
+// The review workflow's routes: verdicts, disputes, adjudication, send-backs, overrides,
+// comments, bulk approval, lock and reopen. The rules are the review package's; a handler
+// decodes, calls the round service and renders the answer or sheet as the caller may see it
+// (through the view's labels: in a blind round experts and reviewers see roles, not names).
+
+// --- responses ---
+
+type verdictResponse struct {
+	Reviewer        string    `json:"reviewer"`
+	Decision        string    `json:"decision"`
+	Version         int       `json:"version"`
+	Reason          string    `json:"reason,omitempty"`
+	SuggestedOption string    `json:"suggested_option,omitempty"`
+	SuggestedValue  *float64  `json:"suggested_value,omitempty"`
+	At              time.Time `json:"at"`
+}
+
+type openRequestResponse struct {
+	By              string    `json:"by"`
+	Reason          string    `json:"reason"`
+	SuggestedOption string    `json:"suggested_option,omitempty"`
+	SuggestedValue  *float64  `json:"suggested_value,omitempty"`
+	SentBack        bool      `json:"sent_back"`
+	At              time.Time `json:"at"`
+}
+
+type revisionResponse struct {
+	Version int       `json:"version"`
+	By      string    `json:"by"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
+}
+
+type rebuttalResponse struct {
+	Expert  string    `json:"expert"`
+	Version int       `json:"version"`
+	Text    string    `json:"text"`
+	At      time.Time `json:"at"`
+}
+
+type adjudicationResponse struct {
+	Coordinator   string    `json:"coordinator"`
+	Version       int       `json:"version"`
+	Option        string    `json:"option,omitempty"`
+	Value         *float64  `json:"value,omitempty"`
+	Text          string    `json:"text,omitempty"`
+	NotApplicable bool      `json:"not_applicable"`
+	Rationale     string    `json:"rationale"`
+	At            time.Time `json:"at"`
+}
+
+type overrideResponse struct {
+	Coordinator string    `json:"coordinator"`
+	Version     int       `json:"version"`
+	Score       *float64  `json:"score"`
+	Reason      string    `json:"reason"`
+	At          time.Time `json:"at"`
+}
+
+type commentResponse struct {
+	ID         int                   `json:"id"`
+	Author     string                `json:"author"`
+	Role       string                `json:"role"`
+	Text       string                `json:"text"`
+	ReplyTo    int                   `json:"reply_to,omitempty"`
+	Version    int                   `json:"version"`
+	Resolved   bool                  `json:"resolved"`
+	ResolvedBy string                `json:"resolved_by,omitempty"`
+	Earlier    []commentTextResponse `json:"earlier"`
+	At         time.Time             `json:"at"`
+	EditedAt   *time.Time            `json:"edited_at,omitempty"`
+}
+
+type commentTextResponse struct {
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+}
+
+// answerReviewResponse is the review side of an answer, every person in it labelled for the
+// reader.
+type answerReviewResponse struct {
+	State         string                 `json:"state"`
+	Inapplicable  bool                   `json:"inapplicable"`
+	Verdicts      []verdictResponse      `json:"verdicts"`
+	OpenRequests  []openRequestResponse  `json:"open_requests"`
+	Revisions     []revisionResponse     `json:"revisions"`
+	Rebuttals     []rebuttalResponse     `json:"rebuttals"`
+	Adjudications []adjudicationResponse `json:"adjudications"`
+	Overrides     []overrideResponse     `json:"overrides"`
+	ScoreOverride *float64               `json:"score_override,omitempty"`
+	Comments      []commentResponse      `json:"comments"`
+}
+
+// mapped maps a slice through f, never returning nil (lists are [] in JSON, not null).
+func mapped[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}
+
+func toAnswerReview(a review.Answer, l review.Labels) *answerReviewResponse {
+	out := &answerReviewResponse{
+		State: string(a.State), Inapplicable: a.Inapplicable,
+		Verdicts: mapped(a.Verdicts, func(v review.Verdict) verdictResponse {
+			return verdictResponse{l.Of(v.Reviewer), string(v.Decision), v.Version, v.Reason, v.SuggestedOption, v.SuggestedValue, v.At}
+		}),
+		OpenRequests: mapped(a.OpenRequests(), func(r review.OpenRequest) openRequestResponse {
+			return openRequestResponse{l.Of(r.By), r.Reason, r.SuggestedOption, r.SuggestedValue, r.SentBack, r.At}
+		}),
+		Revisions: mapped(a.Revisions, func(r review.Revision) revisionResponse {
+			return revisionResponse{r.Version, l.Of(r.By), r.Reason, r.At}
+		}),
+		Rebuttals: mapped(a.Rebuttals, func(r review.Rebuttal) rebuttalResponse {
+			return rebuttalResponse{l.Of(r.Expert), r.Version, r.Text, r.At}
+		}),
+		Adjudications: mapped(a.Adjudications, func(r review.Adjudication) adjudicationResponse {
+			return adjudicationResponse{l.Of(r.Coordinator), r.Version, r.Option, r.Value, r.Text, r.NotApplicable, r.Rationale, r.At}
+		}),
+		Overrides: mapped(a.Overrides, func(r review.Override) overrideResponse {
+			return overrideResponse{l.Of(r.Coordinator), r.Version, r.Score, r.Reason, r.At}
+		}),
+		Comments: mapped(a.Comments, func(c review.Comment) commentResponse { return toCommentResponse(c, l) }),
+	}
+	if o := a.ScoreOverride(); o != nil {
+		out.ScoreOverride = o.Score
+	}
+	return out
+}
+
+func toCommentResponse(c review.Comment, l review.Labels) commentResponse {
+	out := commentResponse{ID: c.ID, Author: l.Of(c.Author), Role: string(c.Role), Text: c.Text, ReplyTo: c.ReplyTo,
+		Version: c.Version, Resolved: c.Resolved, ResolvedBy: l.Of(c.ResolvedBy), At: c.At,
+		Earlier: mapped(c.Earlier, func(t review.CommentText) commentTextResponse { return commentTextResponse{t.Text, t.At} })}
+	if !c.EditedAt.IsZero() {
+		t := c.EditedAt
+		out.EditedAt = &t
+	}
+	return out
+}
+
+// toAnswerView renders an answer with its review, as the reader may see it.
+func toAnswerView(v *round.AnswerView) answerResponse {
+	out := toAnswerResponse(&v.Answer)
+	out.UpdatedBy = v.Labels.Of(out.UpdatedBy)
+	out.Review = toAnswerReview(v.Review, v.Labels)
+	return out
+}
+
+// renderAnswer answers with an answer view and its version as ETag.
+func renderAnswer(c *echo.Context, status int, v *round.AnswerView) error {
+	setVersionETag(c, v.Version)
+	return c.JSON(status, toAnswerView(v))
+}
+
+type statusChangeResponse struct {
+	Move      string    `json:"move"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	By        string    `json:"by,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Automatic bool      `json:"automatic"`
+	At        time.Time `json:"at"`
+}
+
+// --- requests ---
+
+type verdictRequest struct {
+	Decision        string   `json:"decision" validate:"required,oneof=approve request_changes"`
+	Reason          string   `json:"reason"`
+	SuggestedOption string   `json:"suggested_option"`
+	SuggestedValue  *float64 `json:"suggested_value"`
+}
+
+type disputeRequest struct {
+	Text string `json:"text"`
+}
+
+type adjudicationRequest struct {
+	Option        string   `json:"option"`
+	Value         *float64 `json:"value"`
+	Text          string   `json:"text"`
+	NotApplicable bool     `json:"not_applicable"`
+	Rationale     string   `json:"rationale"`
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+type overrideRequest struct {
+	Score  *float64 `json:"score"`
+	Reason string   `json:"reason"`
+}
+
+type commentRequest struct {
+	Text    string `json:"text"`
+	ReplyTo int    `json:"reply_to" validate:"min=0"`
+}
+
+type commentEditRequest struct {
+	Text     *string `json:"text"`
+	Resolved *bool   `json:"resolved"`
+}
+
+type approvalsRequest struct {
+	Answers []struct {
+		Indicator string `json:"indicator" validate:"required,max=200"`
+		Version   int    `json:"version" validate:"min=1"`
+	} `json:"answers" validate:"max=5000,dive"`
+	AllRemaining bool `json:"all_remaining"`
+}
+
+// --- handlers ---
+
+// answerParams are the path parameters of an answer route.
+func answerParams(c *echo.Context) (roundID, country, indicator string) {
+	return c.Param("round"), c.Param("country"), c.Param("indicator")
+}
+
+func (s *Server) handleVerdict(c *echo.Context) error {
+	var req verdictRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	var view *round.AnswerView
+	if req.Decision == string(review.Approve) {
+		if req.Reason != "" || req.SuggestedOption != "" || req.SuggestedValue != nil {
+			return invalid("an approval carries no reason or suggestion; comment instead",
+				FieldError{Field: "reason", Reason: "only with decision request_changes"})
+		}
+		view, err = s.rounds.Approve(c.Request().Context(), principal(c), r, country, code, v)
+	} else {
+		view, err = s.rounds.RequestChanges(c.Request().Context(), principal(c), r, country, code, v,
+			review.RequestInput{Reason: req.Reason, SuggestedOption: req.SuggestedOption, SuggestedValue: req.SuggestedValue})
+	}
+	if err != nil {
+		return err
+	}
+	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleDispute(c *echo.Context) error {
+	var req disputeRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	view, err := s.rounds.Dispute(c.Request().Context(), principal(c), r, country, code, v, req.Text)
+	if err != nil {
+		return err
+	}
+	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleAdjudicate(c *echo.Context) error {
+	var req adjudicationRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	view, err := s.rounds.Adjudicate(c.Request().Context(), principal(c), r, country, code, v, review.AdjudicationInput{
+		Option: req.Option, Value: req.Value, Text: req.Text, NotApplicable: req.NotApplicable, Rationale: req.Rationale})
+	if err != nil {
+		return err
+	}
+	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleSendBack(c *echo.Context) error {
+	var req reasonRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	view, err := s.rounds.SendBack(c.Request().Context(), principal(c), r, country, code, v, req.Reason)
+	if err != nil {
+		return err
+	}
+	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleOverride(c *echo.Context) error {
+	var req overrideRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := ifMatchVersion(c)
+	if err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	view, err := s.rounds.Override(c.Request().Context(), principal(c), r, country, code, v, req.Score, req.Reason)
+	if err != nil {
+		return err
+	}
+	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleListComments(c *echo.Context) error {
+	r, country, code := answerParams(c)
+	view, err := s.rounds.Answer(c.Request().Context(), principal(c), r, country, code)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		Comments []commentResponse `json:"comments"`
+	}{mapped(view.Review.Comments, func(cm review.Comment) commentResponse { return toCommentResponse(cm, view.Labels) })})
+}
+
+func (s *Server) handleAddComment(c *echo.Context) error {
+	var req commentRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	r, country, code := answerParams(c)
+	view, id, err := s.rounds.Comment(c.Request().Context(), principal(c), r, country, code, req.Text, req.ReplyTo)
+	if err != nil {
+		return err
+	}
+	return s.renderComment(c, http.StatusCreated, view, id)
+}
+
+// renderComment answers with one comment of an answer view.
+func (s *Server) renderComment(c *echo.Context, status int, view *round.AnswerView, id int) error {
+	for _, cm := range view.Review.Comments {
+		if cm.ID == id {
+			c.Response().Header().Set("Location", c.Request().URL.Path+"/"+strconv.Itoa(id))
+			return c.JSON(status, toCommentResponse(cm, view.Labels))
+		}
+	}
+	return newProblem(kindInternal, "the comment written is missing from the answer")
+}
+
+func (s *Server) handleEditComment(c *echo.Context) error {
+	var req commentEditRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	id, err := strconv.Atoi(c.Param("comment"))
+	if err != nil || id < 1 {
+		return invalid("comments are numbered from 1", FieldError{Field: "comment", Reason: "must be a comment number"})
+	}
+	r, country, code := answerParams(c)
+	view, err := s.rounds.EditComment(c.Request().Context(), principal(c), r, country, code, id, round.CommentEdit{Text: req.Text, Resolved: req.Resolved})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Del("Location")
+	for _, cm := range view.Review.Comments {
+		if cm.ID == id {
+			return c.JSON(http.StatusOK, toCommentResponse(cm, view.Labels))
+		}
+	}
+	return newProblem(kindInternal, "the comment edited is missing from the answer")
+}
+
+func (s *Server) handleApprovals(c *echo.Context) error {
+	var req approvalsRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	targets := make([]round.Approval, len(req.Answers))
+	for i, a := range req.Answers {
+		targets[i] = round.Approval{Indicator: a.Indicator, Version: a.Version}
+	}
+	view, approved, err := s.rounds.ApproveMany(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), targets, req.AllRemaining)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, struct {
+		Approved []string      `json:"approved"`
+		Sheet    sheetResponse `json:"sheet"`
+	}{approved, toSheetResponse(view)})
+}
+
+func (s *Server) handleLockSheet(c *echo.Context) error {
+	view, err := s.rounds.Lock(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSheetResponse(view))
+}
+
+func (s *Server) handleReopenSheet(c *echo.Context) error {
+	var req reasonRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	view, err := s.rounds.Reopen(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toSheetResponse(view))
+}
