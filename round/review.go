@@ -55,7 +55,7 @@ func (s *Service) reviewMove(ctx context.Context, p auth.Principal, roundID, cou
 	sh, err := s.sheets.UpdateSheet(ctx, roundID, country, func(sh *Sheet) (*Change, error) {
 		sh.Review.ReviewersPerAnswer = r.ReviewersPerAnswer
 		c, err := decide(m, sh)
-		return c, fromReview(sh, err)
+		return c, labelStale(p, r, sh, fromReview(sh, err))
 	})
 	if err != nil {
 		return nil, nil, err
@@ -77,6 +77,17 @@ func fromReview(sh *Sheet, err error) error {
 			out.Problems = append(out.Problems, FieldError(f))
 		}
 		return out
+	}
+	return err
+}
+
+// labelStale names the author of a stale error's current answer as p may see them.
+func labelStale(p auth.Principal, r *Round, sh *Sheet, err error) error {
+	var se *StaleError
+	if errors.As(err, &se) && se.Current != nil {
+		cur := *se.Current
+		cur.UpdatedBy = labelsFor(p, r, sh).Of(cur.UpdatedBy)
+		return &StaleError{Current: &cur}
 	}
 	return err
 }

@@ -348,7 +348,7 @@ func (s *Service) SaveAnswer(ctx context.Context, p auth.Principal, roundID, cou
 			curVersion = cur.Version
 		}
 		if curVersion != *ifVersion {
-			return nil, &StaleError{Current: orEmpty(cur, indicator)}
+			return nil, labelStale(p, r, sh, &StaleError{Current: orEmpty(cur, indicator)})
 		}
 		// The review decides whether the answer may change now (before submission, or while the
 		// sheet is returned, with a reason) and records the version it makes.
