@@ -242,4 +242,3 @@ func seqs(n int) []int64 {
 	}
 	return out
 }
-
