@@ -14,7 +14,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/expertsurvey/expertsurvey/audit"
+	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -95,6 +97,7 @@ func TestDataModelQueriesRun(t *testing.T) {
 	s := mongodbtest.New(t)
 	ctx := audit.WithOrigin(context.Background(), "u_expert", "req")
 	law := round.Source{Kind: "law", Title: "Aliens Employment Act", Reference: "§ 4(2)", URL: "https://example.org/aea"}
+	reviewer := review.Actor{ID: "u_reviewer", Role: auth.RoleReviewer}
 	for _, country := range []string{"AT", "DE"} {
 		for v, option := range []string{"equal", "some_limits", "equal", "labour_test", "equal"} {
 			answers := []round.Answer{{Indicator: "LMM_1", Option: option, Comment: fmt.Sprint("version ", v+1), Sources: []round.Source{law}}}
@@ -105,6 +108,18 @@ func TestDataModelQueriesRun(t *testing.T) {
 				return &round.Change{Action: "answer.save", Answers: answers, Status: round.SheetInProgress}, nil
 			}); err != nil {
 				t.Fatal(err)
+			}
+			if country == "AT" && v == 2 {
+				// A reviewer's request for changes on AT's LMM_1, as the review package records it.
+				if _, err := s.UpdateSheet(ctx, "demo-2025", "AT", func(*round.Sheet) (*round.Change, error) {
+					return &round.Change{Action: string(review.MoveRequestChanges), Review: []review.Change{{
+						Move: review.MoveRequestChanges, Actor: reviewer, Indicator: "LMM_1", Version: 3,
+						Answers: []review.AnswerStep{{Indicator: "LMM_1", From: review.AnswerSubmitted, To: review.AnswerChangesRequested}},
+						Verdict: &review.Verdict{Reviewer: reviewer.ID, Decision: review.RequestChanges, Version: 3, Reason: "the 2024 amendment"},
+					}}}, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
@@ -123,7 +138,8 @@ func TestDataModelQueriesRun(t *testing.T) {
 				t.Errorf("history of LMM_1: %d versions, want 5", len(docs))
 			}
 			for i, d := range docs {
-				if want := fmt.Sprintf("sheet/demo-2025/AT/%012d", i+1); d["_id"] != want {
+				// Entry 4 is the reviewer's verdict, not a version of the answer.
+				if want := fmt.Sprintf("sheet/demo-2025/AT/%012d", []int{1, 2, 3, 5, 6}[i]); d["_id"] != want {
 					t.Errorf("history entry %d is %v, want %s", i, d["_id"], want)
 				}
 			}
