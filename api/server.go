@@ -37,6 +37,8 @@ type Config struct {
 	ClassifyError func(error) error
 	// Version is the build's version, reported by /livez and the build_info metric.
 	Version string
+	// Idempotency keeps the Idempotency-Key records of the review actions.
+	Idempotency IdempotencyStore
 }
 
 // Server is the HTTP API.
@@ -55,6 +57,7 @@ type Server struct {
 	bodyLimit   int64
 	largeBodies map[string]int64
 	classify    func(error) error
+	idempotency IdempotencyStore
 	version     string
 	ready       atomic.Bool
 	draining    atomic.Bool
@@ -88,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		bodyLimit:      cfg.BodyLimit,
 		largeBodies:    map[string]int64{},
 		classify:       cfg.ClassifyError,
+		idempotency:    cfg.Idempotency,
 		version:        cfg.Version,
 	}
 	if s.version == "" {

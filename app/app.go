@@ -94,7 +94,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	rounds := round.NewService(store, store, questionnaires, opts.Now)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store,
 		ClassifyError: mongodb.Classify, Version: opts.Version,
 	})
 	if err != nil {

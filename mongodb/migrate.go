@@ -54,7 +54,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate the store to schema 2: %w", err)
 	}
 	d := schemaDoc{ID: "schema", Version: SchemaVersion, MigratedAt: s.now().UTC()}
-	if _, err := s.db.Collection(colMeta).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true)); err != nil {
+	// Two instances migrating at once both upsert; on the embedded store the loser's upsert
+	// fails on the unique _id instead of matching the winner's document. Either way the
+	// version is recorded, which is all that matters.
+	if _, err := s.db.Collection(colMeta).ReplaceOne(ctx, byID(d.ID), d, options.Replace().SetUpsert(true)); err != nil && !isDuplicateKey(err) {
 		return fmt.Errorf("record schema version: %w", err)
 	}
 	if n > 0 {

@@ -45,6 +45,7 @@ var sweepRules = []sweepRule{
 	{"token_uses", colTokenUses, "at", func(p SweepPolicy) time.Duration { return p.TokenLifetime }},
 	{"token_revocations", colTokenRevocations, "at", func(p SweepPolicy) time.Duration { return p.TokenLifetime }},
 	{"login_failures", colLoginFailures, "at", func(p SweepPolicy) time.Duration { return p.LoginFailureLifetime }},
+	{"idempotency_keys", colIdempotency, "expires_at", nil},
 }
 
 // SweepKinds lists the kinds a sweep reports, for documentation and metrics.

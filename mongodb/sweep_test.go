@@ -32,6 +32,12 @@ func fillExpiring(t *testing.T, s *mongodb.Store, now time.Time, policy mongodb.
 			t.Fatal(err)
 		}
 	}
+	// Idempotency keys carry their expiry; the store's clock is the wall clock here.
+	for key, ttl := range map[string]time.Duration{"u_1/old": time.Until(now.Add(-time.Minute)), "u_1/new": time.Until(now.Add(time.Minute))} {
+		if _, err := s.ClaimIdempotencyKey(ctx, key, []byte("h"), ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Login failures are stamped with the wall clock when written.
 	if _, err := s.AddFailure(ctx, "acct/someone", 5); err != nil {
 		t.Fatal(err)
@@ -49,7 +55,7 @@ func TestSweepRemovesExpiredRowsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"refresh_tokens": 1, "token_uses": 1, "token_revocations": 1, "login_failures": 0}
+	want := map[string]int64{"refresh_tokens": 1, "token_uses": 1, "token_revocations": 1, "login_failures": 0, "idempotency_keys": 1}
 	if diff := cmp.Diff(want, removed); diff != "" {
 		t.Fatalf("first sweep (-want +got):\n%s", diff)
 	}
@@ -140,7 +146,7 @@ func TestSweeperReportsWhatItRemoved(t *testing.T) {
 		}
 	}
 	// 2030 is far past the failure written now, so every kind has one row removed.
-	want := map[string]int64{"refresh_tokens": 1, "token_uses": 1, "token_revocations": 1, "login_failures": 1}
+	want := map[string]int64{"refresh_tokens": 1, "token_uses": 1, "token_revocations": 1, "login_failures": 1, "idempotency_keys": 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("reports (-want +got):\n%s", diff)
 	}
