@@ -424,3 +424,50 @@ func (s *Server) handleReopenSheet(c *echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, toSheetResponse(view))
 }
+
+type taskResponse struct {
+	Kind       string   `json:"kind"`
+	Round      string   `json:"round"`
+	Country    string   `json:"country"`
+	Indicators []string `json:"indicators"`
+	Due        string   `json:"due,omitempty"`
+	Overdue    bool     `json:"overdue"`
+}
+
+// handleMyTasks handles GET /v1/me/tasks: what waits on the caller, a page at a time.
+func (s *Server) handleMyTasks(c *echo.Context) error {
+	limit, err := queryLimit(c, 50, 200)
+	if err != nil {
+		return err
+	}
+	tasks, err := s.rounds.Tasks(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	after := c.QueryParam("after")
+	start := 0
+	if after != "" {
+		start = len(tasks)
+		for i, t := range tasks {
+			if t.Key() > after {
+				start = i
+				break
+			}
+		}
+	}
+	page := tasks[start:min(start+limit, len(tasks))]
+	out := struct {
+		Tasks []taskResponse `json:"tasks"`
+		Next  string         `json:"next,omitempty"`
+	}{Tasks: mapped(page, func(t round.Task) taskResponse {
+		codes := t.Indicators
+		if codes == nil {
+			codes = []string{}
+		}
+		return taskResponse{string(t.Kind), t.Round, t.Country, codes, t.Due, t.Overdue}
+	})}
+	if start+limit < len(tasks) {
+		out.Next = page[len(page)-1].Key()
+	}
+	return c.JSON(http.StatusOK, out)
+}

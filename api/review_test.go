@@ -86,6 +86,8 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 		want(t, expert.Do(apitest.Request{Method: "PUT", Path: ans(code), Header: map[string]string{"If-Match": `"0"`}, Body: body}), 200, "answer "+code)
 	}
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: sheet + "/submit"}), 200, "submit")
+	wantTasks(t, rev1, "review_answers", len(reviewSheetAnswers))
+	wantTasks(t, expert)
 
 	// A reviewer cannot change content; an expert cannot give verdicts.
 	want(t, rev1.Do(apitest.Request{Method: "PUT", Path: ans("LMM_2"), Header: map[string]string{"If-Match": `"1"`}, Body: map[string]any{"option": "no"}}), 403, "reviewer saving")
@@ -123,6 +125,8 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 	want(t, rev2.Do(apitest.Request{Method: "POST", Path: ans("LMM_2") + "/comments", Body: map[string]any{"text": "decree 2023/14, art. 3"}}), 201, "comment")
 
 	// Nothing waits for a reviewer any more: the sheet is back with the expert, who sees why.
+	wantTasks(t, rev1)
+	wantTasks(t, expert, "answer_requests", 2)
 	res = expert.Do(apitest.Request{Method: "GET", Path: sheet})
 	want(t, res, 200, "expert reads the returned sheet")
 	var view struct {
@@ -165,6 +169,8 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: ans("LMM_2") + "/dispute", Header: map[string]string{"If-Match": `"1"`},
 		Body: map[string]any{"text": "the decree was annulled in 2024"}}), 200, "dispute")
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: sheet + "/submit"}), 200, "resubmit")
+	wantTasks(t, coord, "adjudicate_disputes", 1)
+	wantTasks(t, rev2, "review_answers", 1)
 
 	// An approval of the version that was revised is refused with the current answer.
 	res = rev1.Do(apitest.Request{Method: "POST", Path: ans("LMM_1") + "/verdicts", Header: map[string]string{"If-Match": `"1"`}, Body: map[string]any{"decision": "approve"}})
@@ -210,7 +216,9 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 	if got := strings.Join(path, ","); got != "in_progress,submitted,in_review,returned,in_review,ready_to_lock" {
 		t.Fatalf("sheet history: %s", got)
 	}
+	wantTasks(t, coord, "lock_sheet", 0)
 	want(t, coord.Do(apitest.Request{Method: "POST", Path: sheet + "/lock"}), 200, "lock")
+	wantTasks(t, coord)
 	want(t, rev1.Do(apitest.Request{Method: "POST", Path: ans("LMM_3") + "/comments", Body: map[string]any{"text": "late"}}), 409, "comment on a locked sheet")
 	want(t, expert.Do(apitest.Request{Method: "PUT", Path: ans("LMM_3"), Header: map[string]string{"If-Match": `"1"`}, Body: map[string]any{"value": 3, "reason": "x"}}), 409, "edit of a locked sheet")
 
@@ -232,6 +240,29 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 	expert.mustNotMention(t, "expert", reviewer1, reviewer2)
 	rev1.mustNotMention(t, "first reviewer", expertUser, reviewer2)
 	rev2.mustNotMention(t, "second reviewer", expertUser, reviewer1)
+}
+
+// wantTasks checks the caller's work queue: empty, or one task of kind naming n answers.
+func wantTasks(t *testing.T, who *seen, kindAndCount ...any) {
+	t.Helper()
+	res := who.Do(apitest.Request{Method: "GET", Path: "/v1/me/tasks"})
+	want(t, res, 200, "tasks")
+	var page struct {
+		Tasks []struct {
+			Kind       string
+			Indicators []string
+		}
+	}
+	res.Decode(t, &page)
+	if len(kindAndCount) == 0 {
+		if len(page.Tasks) != 0 {
+			t.Fatalf("tasks: %+v, want none", page.Tasks)
+		}
+		return
+	}
+	if len(page.Tasks) != 1 || page.Tasks[0].Kind != kindAndCount[0] || len(page.Tasks[0].Indicators) != kindAndCount[1] {
+		t.Fatalf("tasks: %+v, want one %v of %v answers", page.Tasks, kindAndCount[0], kindAndCount[1])
+	}
 }
 
 // seqs lists log positions 1..n.

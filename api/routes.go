@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	e.POST("/v1/auth/logout", s.handleLogout)
 	e.POST("/v1/auth/accept-invitation", s.handleAcceptInvitation)
 	v1.GET("/me", s.handleMe)
+	v1.GET("/me/tasks", s.handleMyTasks)
 	v1.GET("/users", s.handleListUsers)
 	v1.POST("/users", s.handleCreateUser)
 	v1.GET("/users/:id", s.handleGetUser)
