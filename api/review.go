@@ -471,3 +471,56 @@ func (s *Server) handleMyTasks(c *echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+type timelineItemResponse struct {
+	Seq       int64         `json:"seq"`
+	At        time.Time     `json:"at"`
+	Actor     string        `json:"actor"`
+	Action    string        `json:"action"`
+	Indicator string        `json:"indicator,omitempty"`
+	Version   int           `json:"version,omitempty"`
+	Decision  string        `json:"decision,omitempty"`
+	Reason    string        `json:"reason,omitempty"`
+	Text      string        `json:"text,omitempty"`
+	Content   *contentValue `json:"content,omitempty"`
+	Score     *float64      `json:"score,omitempty"`
+	From      string        `json:"from,omitempty"`
+	To        string        `json:"to,omitempty"`
+}
+
+type contentValue struct {
+	Option        string   `json:"option,omitempty"`
+	Value         *float64 `json:"value,omitempty"`
+	Text          string   `json:"text,omitempty"`
+	NotApplicable bool     `json:"not_applicable"`
+}
+
+// handleTimeline handles GET .../timeline of a sheet and of one answer.
+func (s *Server) handleTimeline(c *echo.Context) error {
+	limit, err := queryLimit(c, 100, 500)
+	if err != nil {
+		return err
+	}
+	var after int64
+	if v := c.QueryParam("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return invalid("after is the next of the previous page", FieldError{Field: "after", Reason: "must be a log position"})
+		}
+	}
+	items, next, err := s.rounds.Timeline(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), after, limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Items []timelineItemResponse `json:"items"`
+		Next  int64                  `json:"next,omitempty"`
+	}{Next: next, Items: mapped(items, func(it round.TimelineItem) timelineItemResponse {
+		r := timelineItemResponse{Seq: it.Seq, At: it.At, Actor: it.Actor, Action: it.Action, Indicator: it.Indicator, Version: it.Version,
+			Decision: it.Decision, Reason: it.Reason, Text: it.Text, Score: it.Score, From: string(it.From), To: string(it.To)}
+		if ct := it.Content; ct != nil {
+			r.Content = &contentValue{ct.Option, ct.Value, ct.Text, ct.NotApplicable}
+		}
+		return r
+	})}
+	return c.JSON(http.StatusOK, out)
+}

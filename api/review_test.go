@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,6 +238,46 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 		t.Fatalf("log:\n got %s\nwant %s", got, wantActions)
 	}
 
+	// The timeline holds the same, move by move, a page at a time; the answer's is its part.
+	var moves []string
+	after := ""
+	for {
+		res := expert.Do(apitest.Request{Method: "GET", Path: sheet + "/timeline?limit=10" + after})
+		want(t, res, 200, "timeline")
+		var page struct {
+			Items []struct{ Action, Actor, Indicator string }
+			Next  int64
+		}
+		res.Decode(t, &page)
+		for _, it := range page.Items {
+			moves = append(moves, it.Action)
+		}
+		if page.Next == 0 {
+			break
+		}
+		after = "&after=" + strconv.FormatInt(page.Next, 10)
+	}
+	n := len(reviewSheetAnswers)
+	wantMoves := slices.Concat(repeat("review.save", n), []string{"review.submit"}, repeat("review.approve", 2*n-2),
+		[]string{"review.request_changes", "review.request_changes", "review.comment", "review.revise", "review.dispute", "review.resubmit",
+			"review.approve", "review.approve", "review.adjudicate", "review.override", "review.lock"})
+	if !slices.Equal(moves, wantMoves) {
+		t.Fatalf("timeline:\n got %v\nwant %v", moves, wantMoves)
+	}
+	res = rev1.Do(apitest.Request{Method: "GET", Path: ans("LMM_1") + "/timeline"})
+	var one struct {
+		Items []struct{ Action, Actor string }
+	}
+	res.Decode(t, &one)
+	var lmm1 []string
+	for _, it := range one.Items {
+		lmm1 = append(lmm1, it.Action+" by "+it.Actor)
+	}
+	if got := strings.Join(lmm1, ", "); got != "review.save by Expert, review.approve by Reviewer 1, review.request_changes by Reviewer 2, "+
+		"review.revise by Expert, review.approve by Reviewer 1, review.approve by Reviewer 2" {
+		t.Fatalf("LMM_1's timeline as the first reviewer sees it: %s", got)
+	}
+
 	expert.mustNotMention(t, "expert", reviewer1, reviewer2)
 	rev1.mustNotMention(t, "first reviewer", expertUser, reviewer2)
 	rev2.mustNotMention(t, "second reviewer", expertUser, reviewer1)
@@ -263,6 +304,14 @@ func wantTasks(t *testing.T, who *seen, kindAndCount ...any) {
 	if len(page.Tasks) != 1 || page.Tasks[0].Kind != kindAndCount[0] || len(page.Tasks[0].Indicators) != kindAndCount[1] {
 		t.Fatalf("tasks: %+v, want one %v of %v answers", page.Tasks, kindAndCount[0], kindAndCount[1])
 	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
 }
 
 // seqs lists log positions 1..n.

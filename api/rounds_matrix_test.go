@@ -188,6 +188,8 @@ var roundMatrixCases = []matrixCase{
 		request: answerMove("/override", map[string]any{"score": 50, "reason": "partial in practice"}),
 		want:    coordinatorsOnly(409),
 	},
+	{op: "GET /v1/rounds/{round}/countries/{country}/timeline", setup: roundWorld, request: inSheet("/timeline"), want: sheetReaders},
+	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/timeline", setup: roundWorld, request: inSheet("/answers/LMM_1/timeline"), want: sheetReaders},
 	{op: "GET /v1/me/tasks", setup: roundWorld, request: get("/v1/me/tasks"), want: signedIn(200)},
 	{op: "GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments", setup: roundWorld, request: inSheet("/answers/LMM_1/comments"), want: sheetReaders},
 	{

@@ -84,6 +84,8 @@ func (s *Server) routes() {
 	v1.GET("/rounds/:round/countries/:country/answers/:indicator/comments", s.handleListComments)
 	v1.POST("/rounds/:round/countries/:country/answers/:indicator/comments", s.handleAddComment, s.idempotent)
 	v1.PATCH("/rounds/:round/countries/:country/answers/:indicator/comments/:comment", s.handleEditComment, s.idempotent)
+	v1.GET("/rounds/:round/countries/:country/timeline", s.handleTimeline)
+	v1.GET("/rounds/:round/countries/:country/answers/:indicator/timeline", s.handleTimeline)
 	v1.POST("/rounds/:round/countries/:country/approvals", s.handleApprovals, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/lock", s.handleLockSheet, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/reopen", s.handleReopenSheet, s.idempotent)
