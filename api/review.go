@@ -524,3 +524,70 @@ func (s *Server) handleTimeline(c *echo.Context) error {
 	})}
 	return c.JSON(http.StatusOK, out)
 }
+
+type agreementResponse struct {
+	Units            int      `json:"units"`
+	Verdicts         int      `json:"verdicts"`
+	Pairs            int      `json:"pairs"`
+	Agreeing         int      `json:"agreeing"`
+	PercentAgreement float64  `json:"percent_agreement"`
+	Alpha            *float64 `json:"alpha"`
+}
+
+func toAgreement(a review.Agreement) agreementResponse {
+	return agreementResponse{a.Units, a.Verdicts, a.Pairs, a.Agreeing, a.PercentAgreement, a.Alpha}
+}
+
+type calibrationRowResponse struct {
+	Country string                `json:"country"`
+	Status  string                `json:"status"`
+	Answer  *answerResponse       `json:"answer,omitempty"`
+	Review  *answerReviewResponse `json:"review"`
+	Score   *float64              `json:"score"`
+}
+
+// handleCalibration handles GET /v1/rounds/:round/calibration/:indicator.
+func (s *Server) handleCalibration(c *echo.Context) error {
+	_, cal, err := s.rounds.Calibration(c.Request().Context(), principal(c), c.Param("round"), c.Param("indicator"))
+	if err != nil {
+		return err
+	}
+	var names review.Labels // coordinators only: everyone by id
+	return c.JSON(http.StatusOK, struct {
+		Indicator string                   `json:"indicator"`
+		Countries []calibrationRowResponse `json:"countries"`
+		Agreement agreementResponse        `json:"agreement"`
+	}{cal.Indicator, mapped(cal.Rows, func(r round.CalibrationRow) calibrationRowResponse {
+		out := calibrationRowResponse{Country: r.Country, Status: string(r.Status), Review: toAnswerReview(r.Review, names), Score: r.Score}
+		if r.Answer != nil {
+			a := toAnswerResponse(r.Answer)
+			out.Answer = &a
+		}
+		return out
+	}), toAgreement(cal.Agreement)})
+}
+
+// handleAgreement handles GET /v1/rounds/:round/agreement.
+func (s *Server) handleAgreement(c *echo.Context) error {
+	_, ag, err := s.rounds.Agreement(c.Request().Context(), principal(c), c.Param("round"))
+	if err != nil {
+		return err
+	}
+	type perIndicator struct {
+		Indicator string `json:"indicator"`
+		agreementResponse
+	}
+	var rows []perIndicator
+	for _, code := range ag.IndicatorIDs {
+		if a, ok := ag.ByIndicator[code]; ok && a.Units > 0 {
+			rows = append(rows, perIndicator{code, toAgreement(a)})
+		}
+	}
+	if rows == nil {
+		rows = []perIndicator{}
+	}
+	return c.JSON(http.StatusOK, struct {
+		Overall     agreementResponse `json:"overall"`
+		ByIndicator []perIndicator    `json:"by_indicator"`
+	}{toAgreement(ag.Overall), rows})
+}

@@ -218,6 +218,32 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 		t.Fatalf("sheet history: %s", got)
 	}
 	wantTasks(t, coord, "lock_sheet", 0)
+	// Calibration: LMM_4's score is the override; agreement over the versions two reviewers
+	// ruled on: 12 agreed (two approvals each), LMM_1 v1 and LMM_2 v1 split (approve, request).
+	res = coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/r1/calibration/LMM_4"})
+	want(t, res, 200, "calibration")
+	var cal struct {
+		Countries []struct {
+			Country string
+			Score   *float64
+		}
+	}
+	res.Decode(t, &cal)
+	if len(cal.Countries) != 1 || cal.Countries[0].Score == nil || *cal.Countries[0].Score != 80 {
+		t.Fatalf("calibration of LMM_4: %s", res.Body)
+	}
+	res = coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/r1/agreement"})
+	want(t, res, 200, "agreement")
+	var ag struct {
+		Overall struct {
+			Units, Pairs, Agreeing int
+		}
+	}
+	res.Decode(t, &ag)
+	if n := len(reviewSheetAnswers); ag.Overall.Units != n+1 || ag.Overall.Pairs != n+1 || ag.Overall.Agreeing != n-1 {
+		t.Fatalf("agreement: %s", res.Body)
+	}
+	want(t, rev1.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/r1/agreement"}), 403, "agreement for a reviewer")
 	want(t, coord.Do(apitest.Request{Method: "POST", Path: sheet + "/lock"}), 200, "lock")
 	wantTasks(t, coord)
 	want(t, rev1.Do(apitest.Request{Method: "POST", Path: ans("LMM_3") + "/comments", Body: map[string]any{"text": "late"}}), 409, "comment on a locked sheet")

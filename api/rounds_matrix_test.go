@@ -112,6 +112,8 @@ var roundMatrixCases = []matrixCase{
 	},
 	{op: "GET /v1/rounds/{round}/dashboard", setup: roundWorld, request: get("/v1/rounds/r1/dashboard"), want: roundManagers},
 	{op: "GET /v1/rounds/{round}/scores", setup: roundWorld, request: get("/v1/rounds/r1/scores"), want: roundManagers},
+	{op: "GET /v1/rounds/{round}/calibration/{indicator}", setup: roundWorld, request: get("/v1/rounds/r1/calibration/LMM_1"), want: roundManagers},
+	{op: "GET /v1/rounds/{round}/agreement", setup: roundWorld, request: get("/v1/rounds/r1/agreement"), want: roundManagers},
 	{
 		op: "POST /v1/rounds/{round}/answers/import", setup: roundWorld,
 		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {

@@ -63,6 +63,8 @@ func (s *Server) routes() {
 	v1.POST("/rounds/:round/status", s.handleSetRoundStatus)
 	v1.GET("/rounds/:round/dashboard", s.handleDashboard)
 	v1.GET("/rounds/:round/scores", s.handleRoundScores)
+	v1.GET("/rounds/:round/calibration/:indicator", s.handleCalibration)
+	v1.GET("/rounds/:round/agreement", s.handleAgreement)
 	v1.POST("/rounds/:round/answers/import", s.handleImportAnswers)
 	s.allowLargeBody(http.MethodPost, "/v1/rounds/:round/answers/import", 64<<20)
 	v1.GET("/rounds/:round/countries/:country", s.handleGetSheet)
