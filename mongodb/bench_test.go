@@ -9,7 +9,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -111,6 +113,68 @@ func BenchmarkSheetLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkReviewAction is one reviewer's verdict on an answer of a full, submitted sheet, by 16
+// concurrent writers over 16 sheets, at each sheet size: like a save, its cost must not grow
+// with the sheet (the review projection is copied on write by chunks, as the answers are).
+func BenchmarkReviewAction(b *testing.B) {
+	for _, size := range sheetSizes {
+		b.Run(fmt.Sprintf("answers=%d", size), func(b *testing.B) {
+			s := mongodbtest.New(b)
+			ctx := context.Background()
+			const sheets = 16
+			expert := review.Actor{ID: "u_expert", Role: auth.RoleExpert}
+			codes := make([]string, size)
+			for i := range codes {
+				codes[i] = fmt.Sprintf("IND_%04d", i)
+			}
+			for i := range sheets {
+				full := fullSheetChange(size)
+				country := fmt.Sprintf("C%02d", i)
+				if _, err := s.UpdateSheet(ctx, "r", country, func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.UpdateSheet(ctx, "r", country, func(sh *round.Sheet) (*round.Change, error) {
+					rc, err := sh.Review.Submit(expert, codes)
+					return &round.Change{Action: string(rc.Move), Review: []review.Change{rc}}, err
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s.WaitForCheckpoints(ctx)
+			before := s.Stats()
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					country := fmt.Sprintf("C%02d", i%sheets)
+					// Each sheet takes verdicts from reviewers in turn, 5 per answer at most.
+					k := i / sheets
+					reviewer := review.Actor{ID: fmt.Sprintf("u_rev%d", (k/int64(size))%5), Role: auth.RoleReviewer}
+					code := codes[k%int64(size)]
+					_, err := s.UpdateSheet(ctx, "r", country, func(sh *round.Sheet) (*round.Change, error) {
+						sh.Review.ReviewersPerAnswer = 5
+						rc, err := sh.Review.Approve(reviewer, code, 1)
+						if err != nil {
+							return nil, err
+						}
+						return &round.Change{Action: string(rc.Move), Review: []review.Change{rc}}, nil
+					})
+					if err != nil {
+						b.Error(err)
+					}
+				}
+			})
+			s.WaitForCheckpoints(ctx)
+			b.StopTimer()
+			after := s.Stats()
+			written := (after.LogBytes - before.LogBytes) + (after.CheckpointBytes - before.CheckpointBytes)
+			b.ReportMetric(float64(written)/float64(b.N), "storeB/op")
 		})
 	}
 }

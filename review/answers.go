@@ -12,9 +12,13 @@ import (
 // (a struct copy) is enough for Apply on the copy to leave the original as it was. The round
 // keeps sheets in a cache shared by concurrent requests, which rely on that.
 type answerList struct {
-	chunks [][]Answer // none empty
+	chunks []*chunk // none empty
 	n      int
 }
+
+// chunk is a run of answers in indicator order; held by pointer so that copying the chunk list
+// costs a word per chunk.
+type chunk struct{ answers []Answer }
 
 // chunkSize bounds the answers a move copies; a review Answer is a few hundred bytes.
 const chunkSize = 32
@@ -24,8 +28,8 @@ func (l *answerList) chunkFor(code string) (int, bool) {
 	if len(l.chunks) == 0 {
 		return 0, false
 	}
-	ci, _ := slices.BinarySearchFunc(l.chunks, code, func(c []Answer, code string) int {
-		return strings.Compare(c[len(c)-1].Indicator, code)
+	ci, _ := slices.BinarySearchFunc(l.chunks, code, func(c *chunk, code string) int {
+		return strings.Compare(c.answers[len(c.answers)-1].Indicator, code)
 	})
 	return min(ci, len(l.chunks)-1), true
 }
@@ -36,7 +40,7 @@ func (l *answerList) get(code string) (*Answer, bool) {
 	if !ok {
 		return nil, false
 	}
-	ch := l.chunks[ci]
+	ch := l.chunks[ci].answers
 	i, ok := slices.BinarySearchFunc(ch, code, byIndicator)
 	if !ok {
 		return nil, false
@@ -48,10 +52,10 @@ func (l *answerList) get(code string) (*Answer, bool) {
 func (l *answerList) set(a Answer) {
 	ci, ok := l.chunkFor(a.Indicator)
 	if !ok {
-		l.chunks, l.n = [][]Answer{{a}}, 1
+		l.chunks, l.n = []*chunk{{answers: []Answer{a}}}, 1
 		return
 	}
-	ch := slices.Clone(l.chunks[ci])
+	ch := slices.Clone(l.chunks[ci].answers)
 	if i, found := slices.BinarySearchFunc(ch, a.Indicator, byIndicator); found {
 		ch[i] = a
 	} else {
@@ -61,9 +65,9 @@ func (l *answerList) set(a Answer) {
 	chunks := slices.Clone(l.chunks)
 	if len(ch) > 2*chunkSize {
 		half := len(ch) / 2
-		chunks = slices.Replace(chunks, ci, ci+1, ch[:half:half], ch[half:])
+		chunks = slices.Replace(chunks, ci, ci+1, &chunk{ch[:half:half]}, &chunk{ch[half:]})
 	} else {
-		chunks[ci] = ch
+		chunks[ci] = &chunk{ch}
 	}
 	l.chunks = chunks
 }
@@ -72,7 +76,7 @@ func (l *answerList) set(a Answer) {
 func (l *answerList) all() iter.Seq[Answer] {
 	return func(yield func(Answer) bool) {
 		for _, ch := range l.chunks {
-			for _, a := range ch {
+			for _, a := range ch.answers {
 				if !yield(a) {
 					return
 				}
@@ -96,7 +100,7 @@ func (s *Sheet) SetAnswers(answers []Answer) {
 	s.answers = answerList{n: len(answers)}
 	for len(answers) > 0 {
 		n := min(chunkSize, len(answers))
-		s.answers.chunks = append(s.answers.chunks, slices.Clone(answers[:n]))
+		s.answers.chunks = append(s.answers.chunks, &chunk{slices.Clone(answers[:n])})
 		answers = answers[n:]
 	}
 }

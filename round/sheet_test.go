@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -130,4 +132,38 @@ func TestSheetChangeCostIsFlat(t *testing.T) {
 		t.Fatalf("one change allocates %.0f bytes on 2,000 answers, %.0f on 50: the cost grows with the sheet", allocs[2000], allocs[50])
 	}
 	t.Logf("bytes allocated by one change: %.0f on 50 answers, %.0f on 2,000", allocs[50], allocs[2000])
+}
+
+// TestReviewMoveCostIsFlat: deciding and applying a verdict allocates the same on a sheet of
+// 2,000 answers as on one of 50 (the review projection is chunked and copied on write too).
+func TestReviewMoveCostIsFlat(t *testing.T) {
+	allocs := map[int]float64{}
+	for _, size := range []int{50, 2000} {
+		sh := &round.Sheet{Round: "r", Country: "AT", Status: round.SheetInReview}
+		answers := make([]review.Answer, size)
+		for i := range answers {
+			answers[i] = review.Answer{Indicator: fmt.Sprintf("I%04d", i), State: review.AnswerSubmitted, Version: 1, Author: "ex", Authors: []string{"ex"}}
+		}
+		sh.Review.SetAnswers(answers)
+		sh.Review.State, sh.Review.ReviewersPerAnswer = review.SheetInReview, 3
+		reviewer := review.Actor{ID: "rev", Role: auth.RoleReviewer}
+		code := fmt.Sprintf("I%04d", size/2)
+		const runs = 200
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range runs {
+			next := sh.Clone()
+			rc, err := next.Review.Approve(reviewer, code, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next.Apply(round.Change{Action: string(rc.Move), Review: []review.Change{rc}}, 2, "rev", time.Time{})
+		}
+		runtime.ReadMemStats(&after)
+		allocs[size] = float64(after.TotalAlloc-before.TotalAlloc) / runs
+	}
+	if allocs[2000] > allocs[50]+1024 {
+		t.Fatalf("one verdict allocates %.0f bytes on 2,000 answers, %.0f on 50: the cost grows with the sheet", allocs[2000], allocs[50])
+	}
+	t.Logf("bytes allocated by one verdict: %.0f on 50 answers, %.0f on 2,000", allocs[50], allocs[2000])
 }

@@ -3,7 +3,11 @@
 // starts its own service on loopback with a fresh store in a temporary directory, sends traffic
 // only there, and stops by itself. The figures go to docs/performance.md.
 //
-//	go run ./tools/loadtest [-duration 10s] [-clients 16,100] [-indicators 170] [-countries 128] [-import=true]
+//	go run ./tools/loadtest [-duration 10s] [-clients 16,100] [-indicators 170] [-countries 128] [-import=true] [-review=true]
+//
+// With -review it also measures review actions (a reviewer's verdict on an answer version, the
+// write of the review workflow) beside the saves, a bulk approval of a whole sheet, and a
+// reviewer's work queue (/v1/me/tasks) over 10 sheets.
 //
 // Besides throughput and latency it reports, per operation, the bytes the process allocated
 // (client and service together, both run here) and the store round trips.
@@ -13,6 +17,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,6 +47,9 @@ import (
 // indicators is the size of every sheet; countries how many sheets the round has.
 var indicators, countryCount = 170, 128
 
+// withReview adds the review phases.
+var withReview bool
+
 func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each measured phase runs")
 	clientList := flag.String("clients", "16,100", "concurrent clients, comma-separated")
@@ -49,6 +57,7 @@ func main() {
 	flag.IntVar(&indicators, "indicators", indicators, "indicators per sheet")
 	flag.IntVar(&countryCount, "countries", countryCount, "countries (sheets) in the round; at least the largest client count")
 	withImport := flag.Bool("import", true, "also measure the bulk import of 40,000 answers")
+	flag.BoolVar(&withReview, "review", true, "also measure review actions, bulk approval and the work queue")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -115,6 +124,19 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 		counts = append(counts, n)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+	var rv *reviewSetup
+	if withReview {
+		if rv, err = setUpReview(ctx, a, slices.Max(counts)); err != nil {
+			return err
+		}
+		tasks := measure(1, duration, func(int, int) error { return get(client, base+"/v1/me/tasks", rv.tasksToken, http.StatusOK) })
+		fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
+		fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+		fmt.Println(tasks.row("API work queue of a reviewer of 10 sheets (GET /v1/me/tasks)", 1))
+		bulk := rv.bulkApprovals(client, base)
+		fmt.Println(bulk.row(fmt.Sprintf("API bulk approval of a whole sheet (%d answers)", indicators), 1))
+		fmt.Println()
+	}
 
 	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
@@ -132,6 +154,11 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 		fmt.Println(loads.row(fmt.Sprintf("API sheet load (%d answers with sources)", indicators), n))
 		fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | | |\n", n,
 			100*saves.rate()*saves.tripsPerOp()/raw.rate())
+		if rv != nil {
+			verdicts := rv.verdicts(client, base, n, duration)
+			fmt.Println(verdicts.row("API review action (verdict with If-Match)", n))
+			fmt.Printf("| review actions/s vs saves/s | %d | %.0f%% | | | | |\n", n, 100*verdicts.rate()/saves.rate())
+		}
 	}
 	if !withImport {
 		return nil
@@ -264,6 +291,9 @@ func (r *result) row(name string, clients int) string {
 		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp(), float64(perOp)/1000)
 }
 
+// errDone, from an op, ends its worker's phase early: it has done all there was to do.
+var errDone = errors.New("done")
+
 // measure runs op on n goroutines for d and gathers latencies.
 func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 	res := &result{}
@@ -283,7 +313,9 @@ func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 			failed := 0
 			for i := 0; time.Now().Before(deadline); i++ {
 				t0 := time.Now()
-				if err := op(w, i); err != nil {
+				if err := op(w, i); errors.Is(err, errDone) {
+					break
+				} else if err != nil {
 					failed++
 					continue
 				}
