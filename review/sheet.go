@@ -297,6 +297,46 @@ func (s *Sheet) Wrote(indicator string, version int, author string) {
 	s.setAnswer(a)
 }
 
+// Write is one content write outside the workflow's moves, for WroteAll.
+type Write struct {
+	Indicator string
+	Version   int
+	Author    string
+}
+
+// WroteAll records many writes at once (an import, carrying a round forward): one pass over
+// the answers rather than a copied chunk per write.
+func (s *Sheet) WroteAll(writes []Write) {
+	if len(writes) <= chunkSize {
+		for _, w := range writes {
+			s.Wrote(w.Indicator, w.Version, w.Author)
+		}
+		return
+	}
+	byCode := make(map[string][]Write, len(writes))
+	for _, w := range writes {
+		byCode[w.Indicator] = append(byCode[w.Indicator], w)
+	}
+	apply := func(a *Answer) {
+		for _, w := range byCode[a.Indicator] {
+			a.wrote(w.Version, w.Author)
+		}
+		delete(byCode, a.Indicator)
+	}
+	merged := make([]Answer, 0, s.answers.n+len(byCode))
+	for a := range s.answers.all() {
+		apply(&a)
+		merged = append(merged, a)
+	}
+	for code := range byCode {
+		a := Answer{Indicator: code, State: AnswerDraft}
+		apply(&a)
+		merged = append(merged, a)
+	}
+	slices.SortFunc(merged, func(x, y Answer) int { return strings.Compare(x.Indicator, y.Indicator) })
+	s.SetAnswers(merged)
+}
+
 func (a *Answer) wrote(version int, author string) {
 	a.Version, a.Author = version, author
 	if author != "" && !slices.Contains(a.Authors, author) {

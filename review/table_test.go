@@ -413,3 +413,24 @@ type comparableSheet struct {
 	Participants       []Participant
 	ReviewersPerAnswer int
 }
+
+// TestWroteAllIsWroteInTurn: recording many writes at once gives what recording them one by one
+// does, on sheets that already hold some of the answers.
+func TestWroteAllIsWroteInTurn(t *testing.T) {
+	for n := range []int{0, 10, 100} {
+		var writes []Write
+		for i := range 3*chunkSize + n {
+			writes = append(writes, Write{Indicator: fmt.Sprintf("I%04d", (i*37)%150), Version: i%4 + 1, Author: fmt.Sprintf("u%d", i%3)})
+		}
+		base := withAnswers(&Sheet{}, Answer{Indicator: "I0000", State: AnswerSubmitted, Version: 1, Author: "x", Authors: []string{"x"}},
+			Answer{Indicator: "I0037", State: AnswerApproved, Version: 2})
+		one, all := base.clone(), base.clone()
+		for _, w := range writes {
+			one.Wrote(w.Indicator, w.Version, w.Author)
+		}
+		all.WroteAll(writes)
+		if diff := cmp.Diff(one, all, byAnswers); diff != "" {
+			t.Fatalf("%d writes: WroteAll differs from Wrote in turn:\n%s", len(writes), diff)
+		}
+	}
+}

@@ -54,6 +54,7 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each measured phase runs")
 	clientList := flag.String("clients", "16,100", "concurrent clients, comma-separated")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	flag.IntVar(&indicators, "indicators", indicators, "indicators per sheet")
 	flag.IntVar(&countryCount, "countries", countryCount, "countries (sheets) in the round; at least the largest client count")
 	withImport := flag.Bool("import", true, "also measure the bulk import of 40,000 answers")
@@ -65,10 +66,25 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if *memProfile != "" {
+		memProfileBase = *memProfile + ".base"
+		defer writeAllocs(*memProfile)
+	}
 	if err := run(*duration, *clientList, *withImport); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+}
+
+// memProfileBase, when set, receives the allocation profile after set-up, so that
+// `go tool pprof -base` shows the measured phases alone.
+var memProfileBase string
+
+func writeAllocs(file string) {
+	if f, err := os.Create(file); err == nil {
+		pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
 	}
 }
 
@@ -138,6 +154,9 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 		fmt.Println()
 	}
 
+	if memProfileBase != "" {
+		writeAllocs(memProfileBase)
+	}
 	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
 	for _, n := range counts {
