@@ -348,3 +348,45 @@ func seqs(n int) []int64 {
 	}
 	return out
 }
+
+// TestSheetRenderingsAreKeptAndRevalidated: a sheet read twice is the same body with the same
+// ETag, If-None-Match gets 304, and any write (here a comment) gives a new ETag and body; a blind
+// round's reviewer and coordinator get different renderings.
+func TestSheetRenderingsAreKeptAndRevalidated(t *testing.T) {
+	env := apitest.New(t)
+	publishMiniIndex(t, env)
+	ctx := context.Background()
+	r, err := env.App.Rounds.CreateRound(ctx, systemAdmin, round.RoundInput{ID: "r1", Name: "Blind", Questionnaire: "mini-index",
+		QuestionnaireVer: "1", Countries: []string{"AT"}, BlindReview: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Rounds.SetStatus(ctx, systemAdmin, "r1", round.StatusOpen, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	expert, expertUser := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
+	reviewer, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleReviewer, Round: "r1", Country: "AT"})
+	coord, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: "r1"})
+	want(t, expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_2"), Header: map[string]string{"If-Match": `"0"`}, Body: map[string]any{"option": "yes"}}), 200, "save")
+	sheet := "/v1/rounds/r1/countries/AT"
+	first := reviewer.Do(apitest.Request{Method: "GET", Path: sheet})
+	again := reviewer.Do(apitest.Request{Method: "GET", Path: sheet})
+	if first.Status != 200 || string(first.Body) != string(again.Body) || first.Header.Get("ETag") == "" || first.Header.Get("ETag") != again.Header.Get("ETag") {
+		t.Fatalf("two reads differ: %s / %s", first.Header.Get("ETag"), again.Header.Get("ETag"))
+	}
+	if strings.Contains(string(first.Body), expertUser.ID) {
+		t.Fatal("the blind reviewer's rendering names the expert")
+	}
+	if res := reviewer.Do(apitest.Request{Method: "GET", Path: sheet, Header: map[string]string{"If-None-Match": first.Header.Get("ETag")}}); res.Status != 304 {
+		t.Fatalf("revalidation: %d", res.Status)
+	}
+	byCoord := coord.Do(apitest.Request{Method: "GET", Path: sheet})
+	if byCoord.Header.Get("ETag") == first.Header.Get("ETag") || !strings.Contains(string(byCoord.Body), expertUser.ID) {
+		t.Fatalf("the coordinator got the blind rendering: %s", byCoord.Header.Get("ETag"))
+	}
+	want(t, expert.Do(apitest.Request{Method: "POST", Path: answerPath("r1", "AT", "LMM_2") + "/comments", Body: map[string]any{"text": "see the decree"}}), 201, "comment")
+	after := reviewer.Do(apitest.Request{Method: "GET", Path: sheet, Header: map[string]string{"If-None-Match": first.Header.Get("ETag")}})
+	if after.Status != 200 || after.Header.Get("ETag") == first.Header.Get("ETag") || !strings.Contains(string(after.Body), "see the decree") {
+		t.Fatalf("after a write: %d %s", after.Status, after.Header.Get("ETag"))
+	}
+}

@@ -440,7 +440,7 @@ func (s *Server) handleGetSheet(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toSheetResponse(v))
+	return s.renderSheet(c, v)
 }
 
 func (s *Server) handleSubmitSheet(c *echo.Context) error {

@@ -58,9 +58,11 @@ type Server struct {
 	largeBodies map[string]int64
 	classify    func(error) error
 	idempotency IdempotencyStore
-	version     string
-	ready       atomic.Bool
-	draining    atomic.Bool
+	// sheets keeps rendered sheets (sheetcache.go).
+	sheets   *renderedSheets
+	version  string
+	ready    atomic.Bool
+	draining atomic.Bool
 }
 
 // New builds the server with every route of routes.go.
@@ -92,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 		largeBodies:    map[string]int64{},
 		classify:       cfg.ClassifyError,
 		idempotency:    cfg.Idempotency,
+		sheets:         newRenderedSheets(DefaultRenderedSheetBytes),
 		version:        cfg.Version,
 	}
 	if s.version == "" {

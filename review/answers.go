@@ -4,6 +4,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // answerList holds a sheet's review answers in indicator order, in chunks that are never
@@ -18,7 +19,18 @@ type answerList struct {
 
 // chunk is a run of answers in indicator order; held by pointer so that copying the chunk list
 // costs a word per chunk.
-type chunk struct{ answers []Answer }
+type chunk struct {
+	answers []Answer
+	bytes   int64 // estimated memory of the answers, for SizeBytes
+}
+
+func newChunk(answers []Answer) *chunk {
+	c := &chunk{answers: answers}
+	for i := range answers {
+		c.bytes += answers[i].sizeBytes()
+	}
+	return c
+}
 
 // chunkSize bounds the answers a move copies; a review Answer is a few hundred bytes.
 const chunkSize = 32
@@ -52,7 +64,7 @@ func (l *answerList) get(code string) (*Answer, bool) {
 func (l *answerList) set(a Answer) {
 	ci, ok := l.chunkFor(a.Indicator)
 	if !ok {
-		l.chunks, l.n = []*chunk{{answers: []Answer{a}}}, 1
+		l.chunks, l.n = []*chunk{newChunk([]Answer{a})}, 1
 		return
 	}
 	ch := slices.Clone(l.chunks[ci].answers)
@@ -65,9 +77,9 @@ func (l *answerList) set(a Answer) {
 	chunks := slices.Clone(l.chunks)
 	if len(ch) > 2*chunkSize {
 		half := len(ch) / 2
-		chunks = slices.Replace(chunks, ci, ci+1, &chunk{ch[:half:half]}, &chunk{ch[half:]})
+		chunks = slices.Replace(chunks, ci, ci+1, newChunk(ch[:half:half]), newChunk(ch[half:]))
 	} else {
-		chunks[ci] = &chunk{ch}
+		chunks[ci] = newChunk(ch)
 	}
 	l.chunks = chunks
 }
@@ -100,10 +112,52 @@ func (s *Sheet) SetAnswers(answers []Answer) {
 	s.answers = answerList{n: len(answers)}
 	for len(answers) > 0 {
 		n := min(chunkSize, len(answers))
-		s.answers.chunks = append(s.answers.chunks, &chunk{slices.Clone(answers[:n])})
+		s.answers.chunks = append(s.answers.chunks, newChunk(slices.Clone(answers[:n])))
 		answers = answers[n:]
 	}
 }
 
 // setAnswer writes one answer; the only way the answers change.
 func (s *Sheet) setAnswer(a Answer) { s.answers.set(a) }
+
+// SizeBytes estimates the memory the review projection holds, for caches bounded by bytes.
+func (s *Sheet) SizeBytes() int64 {
+	n := int64(unsafe.Sizeof(*s)) + int64(len(s.History))*int64(unsafe.Sizeof(StatusChange{})) +
+		int64(len(s.Participants))*int64(unsafe.Sizeof(Participant{})) + 8*int64(len(s.answers.chunks))
+	for _, h := range s.History {
+		n += int64(len(h.By) + len(h.Reason))
+	}
+	for _, c := range s.answers.chunks {
+		n += c.bytes
+	}
+	return n
+}
+
+func (a *Answer) sizeBytes() int64 {
+	n := int64(unsafe.Sizeof(*a)) + int64(len(a.Indicator)+len(a.Author)) + 24*int64(len(a.Authors))
+	for _, v := range a.Verdicts {
+		n += int64(unsafe.Sizeof(v)) + int64(len(v.Reviewer)+len(v.Reason)+len(v.SuggestedOption))
+	}
+	for _, r := range a.Revisions {
+		n += int64(unsafe.Sizeof(r)) + int64(len(r.By)+len(r.Reason))
+	}
+	for _, r := range a.Rebuttals {
+		n += int64(unsafe.Sizeof(r)) + int64(len(r.Expert)+len(r.Text))
+	}
+	for _, r := range a.SendBacks {
+		n += int64(unsafe.Sizeof(r)) + int64(len(r.Coordinator)+len(r.Reason))
+	}
+	for _, r := range a.Adjudications {
+		n += int64(unsafe.Sizeof(r)) + int64(len(r.Coordinator)+len(r.Option)+len(r.Text)+len(r.Rationale))
+	}
+	for _, r := range a.Overrides {
+		n += int64(unsafe.Sizeof(r)) + int64(len(r.Coordinator)+len(r.Reason))
+	}
+	for _, c := range a.Comments {
+		n += int64(unsafe.Sizeof(c)) + int64(len(c.Author)+len(c.Text)+len(c.ResolvedBy))
+		for _, e := range c.Earlier {
+			n += int64(unsafe.Sizeof(e)) + int64(len(e.Text))
+		}
+	}
+	return n
+}

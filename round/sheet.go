@@ -244,9 +244,9 @@ func (s *Sheet) MapAnswers(f func(*Answer)) *Sheet {
 	return out
 }
 
-// SizeBytes estimates the memory the sheet's answers hold, for caches bounded by bytes.
+// SizeBytes estimates the memory the sheet's answers and review hold, for caches bounded by bytes.
 func (s *Sheet) SizeBytes() int64 {
-	n := int64(200 + 8*len(s.chunks))
+	n := int64(200+8*len(s.chunks)) + s.Review.SizeBytes()
 	for _, ch := range s.chunks {
 		n += ch.bytes
 	}
