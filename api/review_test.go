@@ -167,6 +167,17 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 	}
 	want(t, expert.Do(apitest.Request{Method: "PUT", Path: ans("LMM_1"), Header: map[string]string{"If-Match": `"1"`},
 		Body: map[string]any{"option": "partial", "reason": "the amendment applies from 2024", "sources": []map[string]any{{"kind": "law", "title": "Employment Act 2024"}}}}), 200, "revision")
+	res = expert.Do(apitest.Request{Method: "GET", Path: ans("LMM_1") + "/history"})
+	var hist struct {
+		Versions []struct {
+			Version int
+			Reason  string
+		}
+	}
+	res.Decode(t, &hist)
+	if len(hist.Versions) != 2 || hist.Versions[1].Reason != "the amendment applies from 2024" || hist.Versions[0].Reason != "" {
+		t.Fatalf("history of LMM_1 after the revision: %s", res.Body)
+	}
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: ans("LMM_2") + "/dispute", Header: map[string]string{"If-Match": `"1"`},
 		Body: map[string]any{"text": "the decree was annulled in 2024"}}), 200, "dispute")
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: sheet + "/submit"}), 200, "resubmit")

@@ -572,6 +572,7 @@ type answerVersionResponse struct {
 	Action    string         `json:"action"`
 	Actor     string         `json:"actor,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
+	Reason    string         `json:"reason,omitempty"`
 	Answer    answerResponse `json:"answer"`
 }
 
@@ -585,7 +586,7 @@ func (s *Server) handleAnswerHistory(c *echo.Context) error {
 	}{Versions: make([]answerVersionResponse, len(h))}
 	for i := range h {
 		out.Versions[i] = answerVersionResponse{Version: h[i].Version, Action: h[i].Action, Actor: h[i].Actor,
-			RequestID: h[i].RequestID, Answer: toAnswerResponse(&h[i].Answer)}
+			RequestID: h[i].RequestID, Reason: h[i].Reason, Answer: toAnswerResponse(&h[i].Answer)}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -174,6 +174,8 @@ type AnswerVersion struct {
 	Action    string
 	Actor     string
 	RequestID string
+	// Reason is the reason for the change, given for every change after submission.
+	Reason string
 }
 
 // History lists every saved version of an answer, oldest first.
@@ -195,6 +197,11 @@ func (s *Service) History(ctx context.Context, p auth.Principal, roundID, countr
 			}
 			ea.Version, ea.UpdatedAt, ea.UpdatedBy, ea.History = i+1, e.Time, e.Actor, nil
 			v := AnswerVersion{Version: i + 1, Answer: ea, Action: e.Change.Action, Actor: view.Labels.Of(e.Actor), RequestID: e.RequestID}
+			for _, rv := range view.Review.Revisions {
+				if rv.Version == v.Version {
+					v.Reason = rv.Reason
+				}
+			}
 			v.Answer.UpdatedBy = v.Actor
 			out = append(out, v)
 			break
