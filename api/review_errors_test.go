@@ -20,7 +20,7 @@ func TestReviewErrorsMapToTheirStatus(t *testing.T) {
 		review.ErrAlreadyReviewed:   http.StatusConflict,
 		review.ErrNotFound:          http.StatusNotFound,
 		// The moves' data-carrying errors arrive converted by the round service.
-		&round.StaleError{Current: &round.Answer{Indicator: "A1"}}:                        http.StatusPreconditionFailed,
+		&round.StaleError{Current: &round.Answer{Indicator: "A1"}}:                           http.StatusPreconditionFailed,
 		&round.ValidationError{Problems: []round.FieldError{{Field: "reason", Reason: "x"}}}: http.StatusBadRequest,
 	} {
 		p, expected := toProblem(fmt.Errorf("move: %w", err))
