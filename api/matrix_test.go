@@ -1,7 +1,7 @@
 package api_test
 
 // The authorization matrix: every operation of openapi.yaml, called by every kind of caller,
-// must answer exactly the status the policy gives (DESIGN.md, invariant 6). One world of users
+// must answer exactly the status the policy gives (the policy is the one authority on access). One world of users
 // is shared by all cases; see newMatrixWorld.
 //
 // How to add your endpoints:

@@ -8,5 +8,5 @@
 //
 // Concurrency-sensitive steps (consuming a refresh or invitation token, counting failed logins,
 // changing a user) are inserts under a unique key in the store, because on the embedded store
-// inserts are atomic and updates are not (DESIGN.md, section 4).
+// inserts are atomic and updates are not (docs/data-model.md, "How writes work").
 package auth

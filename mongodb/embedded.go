@@ -49,7 +49,7 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	quiet := slog.New(logger.Handler().WithGroup("ferretdb"))
 	quiet = slog.New(levelFloor{quiet.Handler(), slog.LevelError})
 	// The SQLite handler wants a file: URL of a directory ending in "/" (mode=memory hangs on
-	// updates, DESIGN.md section 4).
+	// updates; docs/data-model.md, "How writes work").
 	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},

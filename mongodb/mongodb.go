@@ -2,7 +2,7 @@
 // embedded FerretDB (development and tests), creates the indexes the service needs, and
 // implements the store interfaces that the domain packages declare.
 //
-// Two facts about the embedded store shape every store here (DESIGN.md, section 4): updates are
+// Two facts about the embedded store shape every store here (docs/data-model.md, "How writes work"): updates are
 // not atomic under concurrency while inserts under a unique index are, and only an exact
 // {_id: value} filter is served by an index. So concurrency-sensitive changes are inserts of
 // immutable documents under a unique key, and hot reads go by exact _id.
@@ -20,6 +20,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // Config says which server to use. With URI empty an embedded FerretDB is started on
@@ -74,6 +76,10 @@ type Store struct {
 	// database.
 	sheets     *sheetCache
 	roundCache *roundCache
+	// roundReads coalesces the concurrent probes of one round (coalesce.go).
+	roundReads freshReads[roundJSON]
+	// sheetReads coalesces the concurrent probes of one sheet.
+	sheetReads freshReads[*round.Sheet]
 	userCache  *userCache
 	// commit writes log entries in batches; checkpoints rewrites sheet projections in the
 	// background.

@@ -62,11 +62,28 @@ func roundStream(id string) string { return "round/" + id }
 // instance keeps the rounds it has seen and, like for sheets, only probes the log position after
 // its copy: one point read, which also sees another instance's changes at once.
 func (s *Store) Round(ctx context.Context, id string) (*round.Round, error) {
+	// Every save and read probes its round's log, so that a status change is seen at once;
+	// concurrent probes of one round are coalesced (freshReads), each still seeing every write
+	// acknowledged before it asked.
+	d, err := s.roundReads.do(ctx, id, func(ctx context.Context) (roundJSON, error) { return s.readRound(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	if d.Version == 0 {
+		return nil, fmt.Errorf("round %q: %w", id, round.ErrNotFound)
+	}
+	d.Countries = slices.Clone(d.Countries)
+	return fromRoundJSON(d), nil
+}
+
+// readRound reads a round: this instance's newest state, or the projection, and then the log
+// entries after it.
+func (s *Store) readRound(ctx context.Context, id string) (roundJSON, error) {
 	d, cached := s.roundCache.get(id)
 	if !cached {
 		err := s.db.Collection(colRounds).FindOne(ctx, byID(id)).Decode(&d)
 		if err != nil && !isNotFound(err) {
-			return nil, fmt.Errorf("read round: %w", err)
+			return roundJSON{}, fmt.Errorf("read round: %w", err)
 		}
 	}
 	// The log may be ahead of the projection (a writer stopped between the two writes, or two
@@ -74,20 +91,19 @@ func (s *Store) Round(ctx context.Context, id string) (*round.Round, error) {
 	for {
 		ev, ok, err := s.readEvent(ctx, roundStream(id), int64(d.Version)+1)
 		if err != nil {
-			return nil, err
+			return roundJSON{}, err
 		}
 		if !ok {
 			break
 		}
 		if err := json.Unmarshal(ev.After, &d); err != nil {
-			return nil, fmt.Errorf("decode round log entry %s: %w", ev.ID, err)
+			return roundJSON{}, fmt.Errorf("decode round log entry %s: %w", ev.ID, err)
 		}
 	}
-	if d.Version == 0 {
-		return nil, fmt.Errorf("round %q: %w", id, round.ErrNotFound)
+	if d.Version > 0 {
+		s.roundCache.put(d)
 	}
-	s.roundCache.put(d)
-	return fromRoundJSON(d), nil
+	return d, nil
 }
 
 // roundCache keeps the newest state of each round this instance has seen.

@@ -223,10 +223,15 @@ func sheetStream(roundID, country string) string { return "sheet/" + roundID + "
 // Sheet implements round.SheetStore. It probes the log for entries this instance has not seen,
 // so a read sees every write acknowledged before it, by any instance.
 func (s *Store) Sheet(ctx context.Context, roundID, country string) (*round.Sheet, error) {
-	sh, err := s.loadSheet(ctx, roundID, country, true)
+	// Concurrent reads of one sheet share their probe of its log (freshReads), each still
+	// seeing every write acknowledged before it asked; each gets its own copy.
+	sh, err := s.sheetReads.do(ctx, round.SheetID(roundID, country), func(ctx context.Context) (*round.Sheet, error) {
+		return s.loadSheet(ctx, roundID, country, true)
+	})
 	if err != nil {
 		return nil, err
 	}
+	sh = sh.Clone()
 	if sh.Seq == 0 {
 		return nil, fmt.Errorf("sheet %s: %w", round.SheetID(roundID, country), round.ErrNotFound)
 	}

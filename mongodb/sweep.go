@@ -10,7 +10,7 @@ import (
 )
 
 // Expiring rows are removed by a periodic sweep, not by TTL indexes: the embedded store has none
-// (DESIGN.md, section 4), and one mechanism on both servers is one thing to test.
+// (docs/data-model.md, "How writes work"), and one mechanism on both servers is one thing to test.
 //
 // A sweep is a DeleteMany by an expiry filter per collection. Deleting what is already gone
 // deletes nothing, so several instances may sweep at the same time, in any order, without

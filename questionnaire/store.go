@@ -6,7 +6,7 @@ import "context"
 // the newest: storing revision n is the insert of log entry n under a unique key, so of two
 // writers who read revision n-1 exactly one lands and the other is told ErrStale. That is the
 // whole concurrency guarantee; it holds across service instances and on a store whose updates
-// are not atomic (the embedded FerretDB, DESIGN.md section 4). Each log entry is the audit event
+// are not atomic (the embedded FerretDB; docs/data-model.md, "How writes work"). Each log entry is the audit event
 // of its change, with the actor and request id taken from the context (package audit).
 //
 // mongodb.Store implements it.
