@@ -265,7 +265,7 @@ func testTokens(t *testing.T, keys string, issuer string, now func() time.Time) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: ks, Issuer: issuer, Audience: issuer, TTL: time.Minute, Now: now})
+	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: ks, Issuer: issuer, Audience: issuer, TTL: auth.DefaultAccessTTL, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
