@@ -83,7 +83,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Lockout != nil {
 		lockout = *opts.Lockout
 	}
-	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now})
+	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now, Targets: roundTargets{store}})
 	if err != nil {
 		return nil, err
 	}
