@@ -13,6 +13,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -42,11 +43,13 @@ type App struct {
 	// Questionnaires also gives the rounds their published instruments (Published).
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
-	store          *mongodb.Store
-	logger         *slog.Logger
-	metrics        *api.Metrics
-	now            func() time.Time
-	lockout        auth.LockoutPolicy
+	// People imports rosters and copies assignments between rounds.
+	People  *people.Service
+	store   *mongodb.Store
+	logger  *slog.Logger
+	metrics *api.Metrics
+	now     func() time.Time
+	lockout auth.LockoutPolicy
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -92,15 +95,16 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		return nil, err
 	}
 	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc,
 		ClassifyError: mongodb.Classify, Version: opts.Version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc, store: store, logger: opts.Logger,
 		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
 }
 
