@@ -17,7 +17,7 @@ func (s *Server) routes() {
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, canonicalCountry)
 
 	// --- auth and users ---
 	e.POST("/v1/auth/login", s.handleLogin)
