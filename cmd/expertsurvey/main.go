@@ -38,6 +38,8 @@ Usage:
                                     import users and assignments from CSV or XLSX; see 'expertsurvey users -h'
   expertsurvey users copy-assignments --from R --to R [--dry-run]
                                     give a new round the assignments of a previous one
+  expertsurvey round create|open|close|list
+                                    manage rounds as the API does; see 'expertsurvey round -h'
   expertsurvey import questionnaire FILE [--publish] [--version V]
                                     import a definition file (YAML, JSON, XLSX) as a new version
   expertsurvey import answers --round R FILE
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return userCommand(ctx, args, getenv, stdout, stderr)
 	case "users":
 		return usersCommand(ctx, args, getenv, stdout, stderr)
+	case "round":
+		return roundCommand(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":
