@@ -12,6 +12,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/mail"
 	"github.com/expertsurvey/expertsurvey/mongodb"
 	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
@@ -34,6 +35,9 @@ type Options struct {
 	Now     func() time.Time
 	// Version names the build in /livez and the build_info metric.
 	Version string
+	// Mail delivers invitations and password resets when its Host is set; without it their
+	// links are logged (at info), for development.
+	Mail mail.Config
 }
 
 // App is an assembled service.
@@ -86,7 +90,12 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Lockout != nil {
 		lockout = *opts.Lockout
 	}
-	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now, Targets: roundTargets{store}})
+	notifier, err := notifierFor(opts)
+	if err != nil {
+		return nil, err
+	}
+	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now,
+		Targets: roundTargets{store}, Notifier: notifier})
 	if err != nil {
 		return nil, err
 	}
@@ -174,4 +183,13 @@ func (a *App) prepareOnce(ctx context.Context) error {
 		return err
 	}
 	return a.store.EnsureIndexes(ctx)
+}
+
+// notifierFor delivers tokens by mail when an SMTP server is configured, and logs their links
+// otherwise.
+func notifierFor(opts Options) (auth.Notifier, error) {
+	if opts.Mail.Host == "" {
+		return mail.Log{LinkBase: opts.Mail.LinkBase, Logger: opts.Logger}, nil
+	}
+	return mail.New(opts.Mail, opts.Logger)
 }

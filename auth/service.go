@@ -29,6 +29,8 @@ type Config struct {
 	Now           func() time.Time
 	// Targets, when set, refuses assignments to rounds and countries that do not exist.
 	Targets Targets
+	// Notifier, when set, delivers invitation and reset tokens to their users.
+	Notifier Notifier
 }
 
 // Defaults of Config.
@@ -50,6 +52,7 @@ type Service struct {
 	lockout    LockoutPolicy
 	now        func() time.Time
 	targets    Targets
+	notifier   Notifier
 	// dummyHash is verified when the email is unknown, so that a wrong email costs the same
 	// time as a wrong password and response times do not tell which emails exist.
 	dummyHash string
@@ -68,6 +71,7 @@ func NewService(cfg Config) (*Service, error) {
 		lockout:    cfg.Lockout,
 		now:        cfg.Now,
 		targets:    cfg.Targets,
+		notifier:   cfg.Notifier,
 	}
 	if s.lockout.Window <= 0 {
 		s.lockout.Window = DefaultLockout.Window
@@ -446,6 +450,7 @@ func (s *Service) createUser(ctx context.Context, nu NewUser) (User, string, err
 	if err := s.store.SaveToken(ctx, rec); err != nil {
 		return User{}, "", err
 	}
+	s.notifyInvitation(ctx, su.User, rec, token)
 	return su.User, token, nil
 }
 
@@ -535,6 +540,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 		if err := s.store.SaveToken(ctx, rec); err != nil {
 			return User{}, "", err
 		}
+		s.notifyReset(ctx, u, rec, token)
 		return u, token, nil
 	}
 	target, err := s.store.UserByID(ctx, id)
