@@ -252,6 +252,7 @@ var opsMatrixCases = []matrixCase{
 	{op: "GET /metrics", request: get("/metrics"), want: everyone(200)},
 	{op: "GET /openapi.yaml", request: get("/openapi.yaml"), want: everyone(200)},
 	{op: "GET /docs", request: get("/docs"), want: everyone(200)},
+	{op: "GET /docs/{asset}", request: get("/docs/init.js"), want: everyone(200)},
 }
 
 // get is a request builder for a fixed GET.

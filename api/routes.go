@@ -16,6 +16,7 @@ func (s *Server) routes() {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
+	e.GET("/docs/:asset", s.handleDocsAsset)
 
 	v1 := e.Group("/v1", s.authenticate, canonicalCountry)
 
