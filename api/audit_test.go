@@ -60,6 +60,7 @@ func listAudit(t *testing.T, c *apitest.Client, query url.Values) auditPage {
 
 func TestAuditHasOneEventPerChangeWithActorAndRequestID(t *testing.T) {
 	env := apitest.New(t)
+	draftRounds(t, env, "r1")
 	adm, admUser := env.As(auth.RoleAdmin)
 	withID := func(req apitest.Request, id string) apitest.Request {
 		if req.Header == nil {
@@ -161,6 +162,7 @@ func TestAuditHasOneEventPerChangeWithActorAndRequestID(t *testing.T) {
 
 func TestAuditForRoundCoordinators(t *testing.T) {
 	env := apitest.New(t)
+	draftRounds(t, env, "r1")
 	coord, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: "r1"})
 	for _, tt := range []struct {
 		entity string

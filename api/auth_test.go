@@ -115,6 +115,7 @@ func me(c *apitest.Client, token string) *apitest.Response {
 
 func TestLoginAndMe(t *testing.T) {
 	env := apitest.New(t)
+	draftRounds(t, env, "r1")
 	_, u := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 	c := env.Client()
 

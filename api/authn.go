@@ -61,6 +61,13 @@ func authProblem(err error) (Problem, bool) {
 		}
 		return p, true
 	}
+	var target *auth.TargetError
+	if errors.As(err, &target) {
+		// The request is well formed but names a round or country that does not exist.
+		p := problemFor(kindUnprocessable, "the assignment names a round or country that does not exist")
+		p.Errors = []FieldError{{Field: target.Field, Reason: target.Reason}}
+		return p, true
+	}
 	var locked *auth.LockedError
 	if errors.As(err, &locked) {
 		p := problemFor(kindTooMany, "too many failed sign-ins; try again later")

@@ -28,6 +28,8 @@ type Problem struct {
 	Instance  string       `json:"instance,omitempty"`
 	RequestID string       `json:"request_id,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
+	// Problems lists every problem of an uploaded file by row and column (a refused roster).
+	Problems []RowProblem `json:"problems,omitempty"`
 	// Current carries the resource as it is now, for a refused stale write (412), so the
 	// client can merge without another round trip.
 	Current any `json:"current,omitempty"`
@@ -191,7 +193,7 @@ func toProblem(err error) (Problem, bool) {
 
 // domainConverters turn typed domain errors (with per-field details or extra data) into
 // problems; each lives beside the handlers of its domain.
-var domainConverters = []func(error) (Problem, bool){authProblem, roundProblem, questionnaireProblem}
+var domainConverters = []func(error) (Problem, bool){authProblem, roundProblem, questionnaireProblem, peopleProblem}
 
 func problemFor(k problemKind, detail string) Problem {
 	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}

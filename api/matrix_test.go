@@ -28,9 +28,9 @@ package api_test
 // password, which costs no hashing) so that every principal meets the same state. setup, when
 // set, runs before the case's requests, for fixtures the case reads (a round, a sheet); several
 // cases may share it, so make it idempotent (and cheap when its fixtures exist). The world has
-// round w.Round ("r1") with countries w.CountryA ("AT") and w.CountryB ("BE"); the users hold
-// assignments there, but the round itself is not created: create it in setup through w.Env if
-// your endpoint needs it.
+// round w.Round ("r1") with countries w.CountryA ("AT") and w.CountryB ("BE"), open, over the
+// mini index (roundWorld), where the users hold their assignments: assignments may only name an
+// existing round.
 //
 // TestMatrixCoversEveryOperation fails when an operation of openapi.yaml has no case, so a new
 // endpoint cannot skip the matrix.
@@ -61,6 +61,7 @@ var matrixCaseLists = [][]matrixCase{
 	auditMatrixCases,
 	questionnaireMatrixCases,
 	roundMatrixCases,
+	peopleMatrixCases,
 }
 
 // matrixIsolationLists names every list of isolation checks; append yours.
@@ -161,6 +162,7 @@ func newMatrixWorld(t *testing.T) *matrixWorld {
 		Env: env, Round: "r1", CountryA: "AT", CountryB: "BE",
 		Users: map[principal]auth.User{}, tokens: map[principal]string{},
 	}
+	roundWorld(t, w) // assignments name an existing round
 	assign := func(role auth.Role, round, country string) auth.Assignment {
 		return auth.Assignment{Role: role, Round: round, Country: country}
 	}
@@ -250,6 +252,7 @@ var opsMatrixCases = []matrixCase{
 	{op: "GET /metrics", request: get("/metrics"), want: everyone(200)},
 	{op: "GET /openapi.yaml", request: get("/openapi.yaml"), want: everyone(200)},
 	{op: "GET /docs", request: get("/docs"), want: everyone(200)},
+	{op: "GET /docs/{asset}", request: get("/docs/init.js"), want: everyone(200)},
 }
 
 // get is a request builder for a fixed GET.

@@ -17,6 +17,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // xlsxMediaType is a workbook's media type. The contract validator has no decoder for it, so
@@ -425,10 +426,15 @@ func TestBrokenImportListsEveryProblemAndWritesNothing(t *testing.T) {
 func TestQuestionnairePermissionsOverHTTP(t *testing.T) {
 	env := apitest.New(t)
 	coordinator, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: auth.AllRounds})
-	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 	base := "/v1/questionnaires/mini-index"
 
 	decodeVersion(t, coordinator.Do(importYAML(base+"/import?version=2024&publish=true", miniIndexFile(t))), http.StatusCreated)
+	// Assignments name existing rounds: the expert's round comes first.
+	if _, err := env.App.Rounds.CreateRound(context.Background(), systemAdmin, round.RoundInput{ID: "r1", Name: "Round r1",
+		Questionnaire: "mini-index", QuestionnaireVer: "2024", Countries: []string{"AT"}}); err != nil {
+		t.Fatal(err)
+	}
+	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 	decodeVersion(t, coordinator.Do(importYAML(base+"/import?version=2025", miniIndexFile(t))), http.StatusCreated)
 
 	// An expert reads published versions (they work from them) but not drafts, and writes nothing.

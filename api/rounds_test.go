@@ -67,7 +67,6 @@ func TestRoundLifecycleOverHTTP(t *testing.T) {
 	env := apitest.New(t)
 	publishMiniIndex(t, env)
 	coord, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: auth.AllRounds})
-	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 
 	r := coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds", Body: map[string]any{
 		"id": "r1", "name": "2025 edition", "questionnaire": "mini-index", "questionnaire_version": "1",
@@ -75,6 +74,8 @@ func TestRoundLifecycleOverHTTP(t *testing.T) {
 	if r.Status != 201 || r.Header.Get("ETag") != `"1"` {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
+	// Assignments name existing rounds, so the expert comes after the round.
+	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 	r = coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds", Body: map[string]any{"id": "BAD", "countries": []string{"xx"}}})
 	if got := fieldsOf(t, r); r.Status != 400 || !strings.Contains(strings.Join(got, ","), "countries[0]") {
 		t.Fatalf("invalid round: %d %v", r.Status, got)
@@ -190,11 +191,14 @@ func TestCarryForwardOverHTTP(t *testing.T) {
 	env := apitest.New(t)
 	publishMiniIndex(t, env)
 	openRound(t, env, "r1", "")
-	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"}, auth.Assignment{Role: auth.RoleExpert, Round: "r2", Country: "AT"})
+	expert, expertUser := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
 	law := map[string]any{"kind": "law", "title": "Act 2020", "url": "https://example.org/2020"}
 	expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Body: map[string]any{"option": "full", "sources": []any{law}}, Header: ifMatch(`"0"`)})
 	expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_2"), Body: map[string]any{"option": "yes"}, Header: ifMatch(`"0"`)})
 	openRound(t, env, "r2", "r1")
+	if _, err := env.App.Auth.Grant(context.Background(), systemAdmin, expertUser.ID, auth.Assignment{Role: auth.RoleExpert, Round: "r2", Country: "AT"}, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	r := expert.Do(apitest.Request{Method: "GET", Path: answerPath("r2", "AT", "LMM_1")})
 	a := r.JSON(t)

@@ -16,8 +16,9 @@ func (s *Server) routes() {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
+	e.GET("/docs/:asset", s.handleDocsAsset)
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, canonicalCountry)
 
 	// --- auth and users ---
 	e.POST("/v1/auth/login", s.handleLogin)
@@ -28,6 +29,8 @@ func (s *Server) routes() {
 	v1.GET("/me/tasks", s.handleMyTasks)
 	v1.GET("/users", s.handleListUsers)
 	v1.POST("/users", s.handleCreateUser)
+	v1.POST("/users/import", s.handleImportUsers)
+	s.allowLargeBody(http.MethodPost, "/v1/users/import", RosterBodyLimit)
 	v1.GET("/users/:id", s.handleGetUser)
 	v1.POST("/users/:id/disable", s.handleDisableUser)
 	v1.POST("/users/:id/enable", s.handleEnableUser)
@@ -61,6 +64,7 @@ func (s *Server) routes() {
 	v1.GET("/rounds/:round", s.handleGetRound)
 	v1.PUT("/rounds/:round", s.handleUpdateRound)
 	v1.POST("/rounds/:round/status", s.handleSetRoundStatus)
+	v1.POST("/rounds/:round/assignments/copy", s.handleCopyAssignments)
 	v1.GET("/rounds/:round/dashboard", s.handleDashboard)
 	v1.GET("/rounds/:round/scores", s.handleRoundScores)
 	v1.GET("/rounds/:round/calibration/:indicator", s.handleCalibration)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Rounds *round.Service
 	// Questionnaires keeps the instruments and their versions.
 	Questionnaires *questionnaire.Service
+	// People imports rosters of users and copies assignments between rounds.
+	People *people.Service
 	// ClassifyError, when set, wraps the store adapter's failures in expertsurvey.ErrStoreUnavailable
 	// or ErrStoreFull before the error table is consulted; api cannot know the driver's errors.
 	ClassifyError func(error) error
@@ -53,6 +56,7 @@ type Server struct {
 	rounds  *round.Service
 	// questionnaires keeps the instruments and their versions.
 	questionnaires *questionnaire.Service
+	people         *people.Service
 	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
 	bodyLimit   int64
 	largeBodies map[string]int64
@@ -90,6 +94,7 @@ func New(cfg Config) (*Server, error) {
 		audit:          cfg.Audit,
 		rounds:         cfg.Rounds,
 		questionnaires: cfg.Questionnaires,
+		people:         cfg.People,
 		bodyLimit:      cfg.BodyLimit,
 		largeBodies:    map[string]int64{},
 		classify:       cfg.ClassifyError,

@@ -260,6 +260,7 @@ func TestCreateAndListUsers(t *testing.T) {
 
 func TestAssignmentsNeedTheCurrentVersion(t *testing.T) {
 	env := apitest.New(t)
+	draftRounds(t, env, "r1")
 	adm, _ := env.As(auth.RoleAdmin)
 	u := createUser(t, adm, "expert@example.org", nil)
 	base := "/v1/users/" + u.ID + "/assignments"

@@ -12,7 +12,9 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/mail"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -33,6 +35,9 @@ type Options struct {
 	Now     func() time.Time
 	// Version names the build in /livez and the build_info metric.
 	Version string
+	// Mail delivers invitations and password resets when its Host is set; without it their
+	// links are logged (at info), for development.
+	Mail mail.Config
 }
 
 // App is an assembled service.
@@ -42,11 +47,13 @@ type App struct {
 	// Questionnaires also gives the rounds their published instruments (Published).
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
-	store          *mongodb.Store
-	logger         *slog.Logger
-	metrics        *api.Metrics
-	now            func() time.Time
-	lockout        auth.LockoutPolicy
+	// People imports rosters and copies assignments between rounds.
+	People  *people.Service
+	store   *mongodb.Store
+	logger  *slog.Logger
+	metrics *api.Metrics
+	now     func() time.Time
+	lockout auth.LockoutPolicy
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -83,7 +90,12 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Lockout != nil {
 		lockout = *opts.Lockout
 	}
-	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now})
+	notifier, err := notifierFor(opts)
+	if err != nil {
+		return nil, err
+	}
+	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now,
+		Targets: roundTargets{store}, Notifier: notifier})
 	if err != nil {
 		return nil, err
 	}
@@ -92,15 +104,16 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		return nil, err
 	}
 	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store, People: peopleSvc,
 		ClassifyError: mongodb.Classify, Version: opts.Version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc, store: store, logger: opts.Logger,
 		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
 }
 
@@ -170,4 +183,13 @@ func (a *App) prepareOnce(ctx context.Context) error {
 		return err
 	}
 	return a.store.EnsureIndexes(ctx)
+}
+
+// notifierFor delivers tokens by mail when an SMTP server is configured, and logs their links
+// otherwise.
+func notifierFor(opts Options) (auth.Notifier, error) {
+	if opts.Mail.Host == "" {
+		return mail.Log{LinkBase: opts.Mail.LinkBase, Logger: opts.Logger}, nil
+	}
+	return mail.New(opts.Mail, opts.Logger)
 }

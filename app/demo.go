@@ -43,6 +43,23 @@ var DemoUsers = []struct {
 func (a *App) LoadDemo(ctx context.Context) error {
 	ctx = audit.WithOrigin(ctx, audit.SystemActor, "demo")
 	system := auth.Principal{UserID: audit.SystemActor, Admin: true}
+	_, err := a.Questionnaires.Import(ctx, system, bytes.NewReader(demo.YAML()),
+		questionnaire.ImportOptions{Format: questionnaire.FormatYAML, Version: DemoVersion, Publish: true})
+	if err != nil && !errors.Is(err, questionnaire.ErrConflict) {
+		return fmt.Errorf("demo questionnaire: %w", err)
+	}
+	countries := demo.Countries()
+	r, err := a.Rounds.CreateRound(ctx, system, round.RoundInput{
+		ID: DemoRound, Name: "Demo round 2025", Questionnaire: DemoQuestionnaire, QuestionnaireVer: DemoVersion,
+		ReferenceDate: "2025", Countries: countries, AnswersDue: "2026-06-30", ReviewsDue: "2026-09-30", ReviewersPerAnswer: 1,
+	})
+	if errors.Is(err, round.ErrConflict) {
+		r, err = a.Rounds.Round(ctx, system, DemoRound)
+	}
+	if err != nil {
+		return fmt.Errorf("demo round: %w", err)
+	}
+	// The users come after the round: an assignment names an existing round and its countries.
 	for _, du := range DemoUsers {
 		role := auth.RoleNone
 		if du.Admin {
@@ -60,22 +77,6 @@ func (a *App) LoadDemo(ctx context.Context) error {
 				return fmt.Errorf("demo user %s: %w", du.Email, err)
 			}
 		}
-	}
-	_, err := a.Questionnaires.Import(ctx, system, bytes.NewReader(demo.YAML()),
-		questionnaire.ImportOptions{Format: questionnaire.FormatYAML, Version: DemoVersion, Publish: true})
-	if err != nil && !errors.Is(err, questionnaire.ErrConflict) {
-		return fmt.Errorf("demo questionnaire: %w", err)
-	}
-	countries := demo.Countries()
-	r, err := a.Rounds.CreateRound(ctx, system, round.RoundInput{
-		ID: DemoRound, Name: "Demo round 2025", Questionnaire: DemoQuestionnaire, QuestionnaireVer: DemoVersion,
-		ReferenceDate: "2025", Countries: countries, AnswersDue: "2026-06-30", ReviewsDue: "2026-09-30", ReviewersPerAnswer: 1,
-	})
-	if errors.Is(err, round.ErrConflict) {
-		r, err = a.Rounds.Round(ctx, system, DemoRound)
-	}
-	if err != nil {
-		return fmt.Errorf("demo round: %w", err)
 	}
 	switch r.Status {
 	case round.StatusDraft:

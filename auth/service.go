@@ -27,6 +27,10 @@ type Config struct {
 	ResetTTL      time.Duration
 	Lockout       LockoutPolicy
 	Now           func() time.Time
+	// Targets, when set, refuses assignments to rounds and countries that do not exist.
+	Targets Targets
+	// Notifier, when set, delivers invitation and reset tokens to their users.
+	Notifier Notifier
 }
 
 // Defaults of Config.
@@ -47,6 +51,8 @@ type Service struct {
 	resetTTL   time.Duration
 	lockout    LockoutPolicy
 	now        func() time.Time
+	targets    Targets
+	notifier   Notifier
 	// dummyHash is verified when the email is unknown, so that a wrong email costs the same
 	// time as a wrong password and response times do not tell which emails exist.
 	dummyHash string
@@ -64,6 +70,8 @@ func NewService(cfg Config) (*Service, error) {
 		resetTTL:   orDefault(cfg.ResetTTL, DefaultResetTTL),
 		lockout:    cfg.Lockout,
 		now:        cfg.Now,
+		targets:    cfg.Targets,
+		notifier:   cfg.Notifier,
 	}
 	if s.lockout.Window <= 0 {
 		s.lockout.Window = DefaultLockout.Window
@@ -384,9 +392,31 @@ func (s *Service) createUser(ctx context.Context, nu NewUser) (User, string, err
 			fe = append(fe, err.(FieldErrors)...)
 		}
 	}
+	var assignments []Assignment
+	for _, a := range nu.Assignments {
+		if afe := validateAssignment(a); len(afe) > 0 {
+			fe = append(fe, afe...)
+			continue
+		}
+		if slices.Contains(assignments, a) {
+			continue
+		}
+		if err := checkSelfReview(assignments, a); err != nil {
+			return User{}, "", err
+		}
+		assignments = append(assignments, a)
+	}
 	if err := fe.orNil(); err != nil {
 		return User{}, "", err
 	}
+	for i, a := range assignments {
+		checked, err := s.CheckTarget(ctx, a)
+		if err != nil {
+			return User{}, "", err
+		}
+		assignments[i] = checked
+	}
+	sortAssignments(assignments)
 	now := s.now().UTC()
 	su := StoredUser{User: User{
 		ID:          newUserID(),
@@ -395,6 +425,7 @@ func (s *Service) createUser(ctx context.Context, nu NewUser) (User, string, err
 		DisplayName: strings.TrimSpace(nu.DisplayName),
 		GlobalRole:  nu.GlobalRole,
 		Invited:     nu.Password == "",
+		Assignments: assignments,
 		CreatedAt:   now,
 		Version:     1,
 	}}
@@ -419,6 +450,7 @@ func (s *Service) createUser(ctx context.Context, nu NewUser) (User, string, err
 	if err := s.store.SaveToken(ctx, rec); err != nil {
 		return User{}, "", err
 	}
+	s.notifyInvitation(ctx, su.User, rec, token)
 	return su.User, token, nil
 }
 
@@ -508,6 +540,7 @@ func (s *Service) ResetPassword(ctx context.Context, p Principal, id, newPasswor
 		if err := s.store.SaveToken(ctx, rec); err != nil {
 			return User{}, "", err
 		}
+		s.notifyReset(ctx, u, rec, token)
 		return u, token, nil
 	}
 	target, err := s.store.UserByID(ctx, id)
@@ -537,18 +570,31 @@ func (s *Service) Grant(ctx context.Context, p Principal, userID string, a Assig
 	if err := validateAssignment(a).orNil(); err != nil {
 		return User{}, err
 	}
+	a, err := s.CheckTarget(ctx, a)
+	if err != nil {
+		return User{}, err
+	}
 	return s.update(withActor(ctx, p.UserID), userID, ifVersion, "assignment.grant", func(su *StoredUser) error {
 		if slices.Contains(su.Assignments, a) {
 			return errUnchanged
 		}
-		other := map[Role]Role{RoleExpert: RoleReviewer, RoleReviewer: RoleExpert}[a.Role]
-		if other != "" && slices.Contains(su.Assignments, Assignment{Role: other, Round: a.Round, Country: a.Country}) {
-			return fmt.Errorf("%w: user is already %s of %s/%s", ErrConflict, other, a.Round, a.Country)
+		if err := checkSelfReview(su.Assignments, a); err != nil {
+			return err
 		}
 		su.Assignments = append(su.Assignments, a)
 		sortAssignments(su.Assignments)
 		return nil
 	})
+}
+
+// checkSelfReview refuses a when held with as would make a user expert and reviewer of one
+// country in one round: they would review their own sheet.
+func checkSelfReview(as []Assignment, a Assignment) error {
+	other := map[Role]Role{RoleExpert: RoleReviewer, RoleReviewer: RoleExpert}[a.Role]
+	if other != "" && slices.Contains(as, Assignment{Role: other, Round: a.Round, Country: a.Country}) {
+		return fmt.Errorf("%w: user is already %s of %s/%s", ErrConflict, other, a.Round, a.Country)
+	}
+	return nil
 }
 
 // Revoke removes an assignment; ErrNotFound when the user does not hold it.

@@ -78,7 +78,17 @@ type NewUser struct {
 	DisplayName string
 	GlobalRole  Role
 	Password    string
+	// Assignments are granted with the creation, in the same first version: a bulk import
+	// makes a user and their assignments in one write.
+	Assignments []Assignment
 }
+
+// ValidateNewUser checks the email, display name and role of nu as CreateUser does, without
+// creating anything: importers validate a whole file before writing.
+func ValidateNewUser(nu NewUser) FieldErrors { return validateNewUser(nu) }
+
+// ValidateAssignment checks the shape of a as Grant does.
+func ValidateAssignment(a Assignment) FieldErrors { return validateAssignment(a) }
 
 // NormalizeEmail returns the unique key of an email: trimmed and lower-cased, so that
 // "Ann@Example.org" and "ann@example.org " are one account.

@@ -193,6 +193,12 @@ func (s *Store) SaveUser(ctx context.Context, u auth.StoredUser, ev audit.Event)
 func (s *Store) writeUser(ctx context.Context, u auth.StoredUser) error {
 	s.userCache.put(toUserDoc(u), time.Now())
 	_, err := s.db.Collection(colUsers).ReplaceOne(ctx, byID(u.ID), toUserDoc(u), options.Replace().SetUpsert(true))
+	if isDuplicateKey(err) {
+		// Two upserts of a projection not yet written both tried to insert it (the embedded
+		// store's upserts are not atomic); one did, so it exists now: replace it. The versions
+		// may land out of order either way; UserByID repairs a projection behind its log.
+		_, err = s.db.Collection(colUsers).ReplaceOne(ctx, byID(u.ID), toUserDoc(u))
+	}
 	if err != nil {
 		return fmt.Errorf("write user %s: %w", u.ID, err)
 	}

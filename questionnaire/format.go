@@ -45,7 +45,15 @@ func DecodeDefinition(r io.Reader, format string) (*Definition, error) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(d); err != nil {
-			return nil, fmt.Errorf("%w: %s", ErrFormat, jsonErrorWithLine(data, err, dec.InputOffset()))
+			msg := jsonErrorWithLine(data, err, dec.InputOffset())
+			// encoding/json stops at the first unknown field or wrong type; a file with several
+			// should be fixed in one go. JSON is YAML, and the YAML decoder lists them all, by
+			// line.
+			var syntax *json.SyntaxError
+			if all := yamlProblems(data); !errors.As(err, &syntax) && len(all) > 1 {
+				msg += fmt.Sprintf("; the file has %d such problems: %s", len(all), strings.Join(all, "; "))
+			}
+			return nil, fmt.Errorf("%w: %s", ErrFormat, msg)
 		}
 		if _, err := dec.Token(); err != io.EOF {
 			return nil, fmt.Errorf("%w: %s: unexpected data after the definition", ErrFormat, lineCol(data, dec.InputOffset()))
@@ -133,5 +141,17 @@ func (k *LookupKey) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("lookup key must be a string or a number: %w", err)
 	}
 	*k = LookupKey(f)
+	return nil
+}
+
+// yamlProblems decodes data as YAML with unknown fields refused and returns every problem the
+// decoder lists (unknown fields, wrong types), each with its line.
+func yamlProblems(data []byte) []string {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var te *yaml.TypeError
+	if err := dec.Decode(new(Definition)); errors.As(err, &te) {
+		return te.Errors
+	}
 	return nil
 }

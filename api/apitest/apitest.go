@@ -41,7 +41,7 @@ func Spec(tb testing.TB) (*openapi3.T, routers.Router) {
 			return
 		}
 		// Plain-text media types the validator has no decoder for are checked as strings.
-		for _, ct := range []string{"application/yaml", "text/html", "text/csv"} {
+		for _, ct := range []string{"application/yaml", "text/html", "text/csv", "text/javascript", "text/css"} {
 			openapi3filter.RegisterBodyDecoder(ct, func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 				b, err := io.ReadAll(r)
 				return string(b), err

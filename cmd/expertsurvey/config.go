@@ -29,6 +29,14 @@ type serveConfig struct {
 	StoreTimeout    time.Duration
 	CacheBytes      int64
 	Demo            bool
+	SMTPHost        string
+	SMTPPort        int
+	SMTPUsername    string
+	SMTPPassword    string
+	SMTPFrom        string
+	SMTPTLS         string
+	MailLinkBase    string
+	MailLanguage    string
 }
 
 type setting struct {
@@ -79,6 +87,21 @@ func (c *serveConfig) settings() []setting {
 			c.CacheBytes = n
 			return nil
 		}},
+		{"smtp-host", "EXPERTSURVEY_SMTP_HOST", "", "SMTP server that delivers invitations and password resets; empty logs their links instead", str(&c.SMTPHost)},
+		{"smtp-port", "EXPERTSURVEY_SMTP_PORT", "0", "SMTP port (0: 587 with starttls, 465 with tls)", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("want a port number, got %q", v)
+			}
+			c.SMTPPort = n
+			return nil
+		}},
+		{"smtp-username", "EXPERTSURVEY_SMTP_USERNAME", "", "SMTP user (PLAIN authentication, over TLS only); empty sends without authenticating", str(&c.SMTPUsername)},
+		{"smtp-password", "EXPERTSURVEY_SMTP_PASSWORD", "", "SMTP password; prefer the environment variable to the flag, which other users can see", str(&c.SMTPPassword)},
+		{"smtp-from", "EXPERTSURVEY_SMTP_FROM", "", "sender address of the messages, e.g. Survey <survey@example.org>", str(&c.SMTPFrom)},
+		{"smtp-tls", "EXPERTSURVEY_SMTP_TLS", "starttls", "starttls (required upgrade) or tls (implicit TLS); plain text is not offered", str(&c.SMTPTLS)},
+		{"mail-link-base", "EXPERTSURVEY_MAIL_LINK_BASE", "http://127.0.0.1:8080/accept-invitation?token=", "where a token is redeemed: the link in a message is this followed by the token", str(&c.MailLinkBase)},
+		{"mail-language", "EXPERTSURVEY_MAIL_LANGUAGE", "en", "language of the messages: en or fr (others fall back to en)", str(&c.MailLanguage)},
 		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

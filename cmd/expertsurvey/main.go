@@ -34,6 +34,12 @@ const usage = `expertsurvey: data collection behind comparative policy indices
 Usage:
   expertsurvey serve [flags]        run the API; see 'expertsurvey serve -h' (--demo loads demo data)
   expertsurvey user add|list        manage users from the command line; see 'expertsurvey user -h'
+  expertsurvey users import FILE [--dry-run]
+                                    import users and assignments from CSV or XLSX; see 'expertsurvey users -h'
+  expertsurvey users copy-assignments --from R --to R [--dry-run]
+                                    give a new round the assignments of a previous one
+  expertsurvey round create|open|close|list
+                                    manage rounds as the API does; see 'expertsurvey round -h'
   expertsurvey import questionnaire FILE [--publish] [--version V]
                                     import a definition file (YAML, JSON, XLSX) as a new version
   expertsurvey import answers --round R FILE
@@ -62,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, args, getenv, stdout, stderr)
+	case "users":
+		return usersCommand(ctx, args, getenv, stdout, stderr)
+	case "round":
+		return roundCommand(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":

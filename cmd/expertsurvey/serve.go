@@ -13,6 +13,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/app"
+	"github.com/expertsurvey/expertsurvey/mail"
 	"github.com/expertsurvey/expertsurvey/mongodb"
 )
 
@@ -46,6 +47,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
 		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
 		Version: buildVersion(),
+		Mail: mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, LinkBase: cfg.MailLinkBase, Language: cfg.MailLanguage},
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
