@@ -61,6 +61,7 @@ var matrixCaseLists = [][]matrixCase{
 	auditMatrixCases,
 	questionnaireMatrixCases,
 	roundMatrixCases,
+	webhookMatrixCases,
 }
 
 // matrixIsolationLists names every list of isolation checks; append yours.

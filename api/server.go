@@ -12,6 +12,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -37,6 +38,8 @@ type Config struct {
 	ClassifyError func(error) error
 	// Version is the build's version, reported by /livez and the build_info metric.
 	Version string
+	// Webhooks manages the notification webhooks (admins only).
+	Webhooks *notify.Service
 }
 
 // Server is the HTTP API.
@@ -56,6 +59,7 @@ type Server struct {
 	largeBodies map[string]int64
 	classify    func(error) error
 	version     string
+	webhooks    *notify.Service
 	ready       atomic.Bool
 	draining    atomic.Bool
 }
@@ -89,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		largeBodies:    map[string]int64{},
 		classify:       cfg.ClassifyError,
 		version:        cfg.Version,
+		webhooks:       cfg.Webhooks,
 	}
 	if s.version == "" {
 		s.version = "unknown"

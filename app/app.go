@@ -13,6 +13,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	Now     func() time.Time
 	// Version names the build in /livez and the build_info metric.
 	Version string
+	// Notify configures webhook deliveries (app/notify.go).
+	Notify NotifyOptions
 }
 
 // App is an assembled service.
@@ -42,11 +45,14 @@ type App struct {
 	// Questionnaires also gives the rounds their published instruments (Published).
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
-	store          *mongodb.Store
-	logger         *slog.Logger
-	metrics        *api.Metrics
-	now            func() time.Time
-	lockout        auth.LockoutPolicy
+	// Webhooks manages the webhooks that RunNotifications delivers to.
+	Webhooks *notify.Service
+	notify   NotifyOptions
+	store    *mongodb.Store
+	logger   *slog.Logger
+	metrics  *api.Metrics
+	now      func() time.Time
+	lockout  auth.LockoutPolicy
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -92,16 +98,17 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		return nil, err
 	}
 	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
-		ClassifyError: mongodb.Classify, Version: opts.Version,
+		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
-		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, Webhooks: webhooks, notify: opts.Notify,
+		store: store, logger: opts.Logger, metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
 }
 
 // RunSweeps removes expired rows (tokens, login failures, ...) now and then every interval until

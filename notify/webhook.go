@@ -107,6 +107,7 @@ func StateOf(attempts []Attempt) string {
 // Errors of the webhook service.
 var (
 	ErrNotFound = errors.New("webhook not found")
+	ErrConflict = errors.New("webhook conflict")
 )
 
 // ValidationError names the invalid fields of a webhook.
@@ -172,6 +173,9 @@ const (
 	MaxURL         = 2000
 	MaxDescription = 500
 )
+
+// Authorize refuses everyone but active admins: webhooks see every sheet's review activity.
+func (s *Service) Authorize(p auth.Principal) error { return admin(p) }
 
 func admin(p auth.Principal) error {
 	if p.UserID == "" || p.Disabled || !p.Admin {

@@ -46,6 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
 		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
 		Version: buildVersion(),
+		Notify:  notifyOptions(cfg),
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
@@ -104,6 +105,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		go func() {
 			defer close(sweepsDone)
 			a.RunSweeps(prepareCtx, cfg.SweepInterval)
+		}()
+		// Webhook deliveries run beside the requests, never inside one, and stop with the
+		// sweeps: the store closes after the attempts in flight are recorded.
+		notifyDone := sweepsDone
+		sweepsDone = make(chan struct{})
+		go func() {
+			defer close(sweepsDone)
+			a.RunNotifications(prepareCtx)
+			<-notifyDone
 		}()
 		select {
 		case <-ctx.Done():
