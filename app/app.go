@@ -45,14 +45,16 @@ type App struct {
 	// Questionnaires also gives the rounds their published instruments (Published).
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
-	// Webhooks manages the webhooks that RunNotifications delivers to.
-	Webhooks *notify.Service
-	notify   NotifyOptions
-	store    *mongodb.Store
-	logger   *slog.Logger
-	metrics  *api.Metrics
-	now      func() time.Time
-	lockout  auth.LockoutPolicy
+	store          *mongodb.Store
+	logger         *slog.Logger
+	metrics        *api.Metrics
+	now            func() time.Time
+	lockout        auth.LockoutPolicy
+
+	// Webhooks manages the webhooks that RunNotifications delivers to (app/notify.go).
+	Webhooks   *notify.Service
+	notify     NotifyOptions
+	dispatcher *notify.Dispatcher
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -97,7 +99,8 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	dispatcher := newDispatcher(store, opts)
+	rounds := round.NewService(store, nudgingSheets{store, dispatcher.Nudge}, questionnaires, opts.Now)
 	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
@@ -107,8 +110,9 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, Webhooks: webhooks, notify: opts.Notify,
-		store: store, logger: opts.Logger, metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
+		metrics: opts.Metrics, now: opts.Now, lockout: lockout,
+		Webhooks: webhooks, notify: opts.Notify, dispatcher: dispatcher}, nil
 }
 
 // RunSweeps removes expired rows (tokens, login failures, ...) now and then every interval until

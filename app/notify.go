@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/expertsurvey/expertsurvey/notify"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // NotifyOptions configures the delivery of notifications to webhooks. Zero values take the
@@ -15,8 +16,11 @@ type NotifyOptions struct {
 	// Workers is how many deliveries run at once on this instance; negative disables
 	// delivery here (other instances deliver).
 	Workers int
-	// Poll is how often the log and the due retries are read.
+	// Poll is how often every active sheet's log is probed for entries other instances
+	// wrote; this instance's own writes are looked at at once.
 	Poll time.Duration
+	// RetryPoll is how often due retries are looked for.
+	RetryPoll time.Duration
 	// Timeout bounds one attempt.
 	Timeout time.Duration
 	// Backoff overrides notify.DefaultBackoff (tests shorten it).
@@ -27,19 +31,43 @@ type NotifyOptions struct {
 	Instance string
 }
 
-// RunNotifications delivers notifications to the configured webhooks until ctx ends. Every
-// instance may run it: each attempt is claimed by a unique insert, so an event is delivered
-// by one instance. It runs beside the HTTP server, never inside a request.
-func (a *App) RunNotifications(ctx context.Context) {
-	o := a.notify
-	if o.Workers < 0 {
-		return
-	}
+func newDispatcher(store notify.DispatchStore, opts Options) *notify.Dispatcher {
+	o := opts.Notify
 	if o.Instance == "" {
 		host, _ := os.Hostname()
 		o.Instance = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
-	d := &notify.Dispatcher{Store: a.store, Workers: o.Workers, Poll: o.Poll, Timeout: o.Timeout, Backoff: o.Backoff,
-		Now: a.now, Logger: a.logger, Instance: o.Instance}
-	d.Run(ctx)
+	return &notify.Dispatcher{Store: store, Workers: o.Workers, Poll: o.Poll, RetryPoll: o.RetryPoll, Timeout: o.Timeout,
+		Backoff: o.Backoff, Now: opts.Now, Logger: opts.Logger, Instance: o.Instance}
+}
+
+// Notifier is the dispatcher RunNotifications runs; tests shorten its polls and backoff
+// before running it.
+func (a *App) Notifier() *notify.Dispatcher { return a.dispatcher }
+
+// RunNotifications delivers notifications to the configured webhooks until ctx ends, and
+// returns once the attempts in flight are recorded. Every instance may run it: each attempt is
+// claimed by a unique insert, so a notification is delivered by one instance. It runs beside
+// the HTTP server, never inside a request.
+func (a *App) RunNotifications(ctx context.Context) {
+	if a.notify.Workers < 0 {
+		return
+	}
+	a.dispatcher.Run(ctx)
+}
+
+// nudgingSheets tells the dispatcher about every sheet this instance appended to, so that
+// its notifications leave at once instead of at the next poll. The nudge is a non-blocking
+// send on a buffered channel: it costs the request nothing, whatever the webhooks do.
+type nudgingSheets struct {
+	round.SheetStore
+	nudge func(roundID, country string)
+}
+
+func (n nudgingSheets) UpdateSheet(ctx context.Context, roundID, country string, decide func(*round.Sheet) (*round.Change, error)) (*round.Sheet, error) {
+	sh, err := n.SheetStore.UpdateSheet(ctx, roundID, country, decide)
+	if err == nil {
+		n.nudge(roundID, country)
+	}
+	return sh, err
 }

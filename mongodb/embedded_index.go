@@ -17,7 +17,7 @@ import (
 var collections = []string{
 	colEvents, colSheets, colRounds, colQuestionnaires, colQuestionnaireVersions,
 	colUsers, colUserEmails, colUserLogins, colTokens, colTokenUses, colTokenRevocations, colLoginFailures,
-	colWebhooks, colWebhookDeliveries,
+	colWebhooks, colWebhookDeliveries, colNotifyCursors,
 }
 
 // indexIDLookups repairs a gap in FerretDB 1.24's SQLite backend. It looks documents up by _id

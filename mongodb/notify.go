@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/notify"
+	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // The notification side of the store (see the notify package). The outbox is the sheet log
@@ -26,8 +26,9 @@ const (
 	// inserting attempt n+1 claims the retry, and a duplicate key means another instance holds
 	// it.
 	colWebhookDeliveries = "webhook_deliveries"
-	// notifyCursorID is the document of colMeta holding the dispatchers' high-water mark.
-	notifyCursorID = "notify_cursor"
+	// colNotifyCursors holds, per sheet ("<round>/<country>"), the last log position a
+	// dispatcher handed to its workers: where the next start reads from.
+	colNotifyCursors = "notify_cursors"
 )
 
 type webhookDoc struct {
@@ -262,61 +263,21 @@ func (s *Store) Deliveries(ctx context.Context, webhook, after string, limit int
 
 // notifyEntryDoc is what the dispatcher reads of a log entry: its key, time and review moves.
 type notifyEntryDoc struct {
-	ID     string        `bson:"_id"`
-	Stream string        `bson:"stream"`
-	Seq    int64         `bson:"seq"`
-	Time   time.Time     `bson:"time"`
-	After  bson.RawValue `bson:"after"`
+	ID    string        `bson:"_id"`
+	Seq   int64         `bson:"seq"`
+	Time  time.Time     `bson:"time"`
+	After bson.RawValue `bson:"after"`
 }
 
-func (d notifyEntryDoc) entry() (notify.Entry, bool, error) {
-	roundID, country, ok := notify.ParseEntryID(d.ID)
-	// Schema 1 stored the after-state as JSON text, and it had no review moves.
-	if !ok || d.After.Type != bson.TypeEmbeddedDocument {
-		return notify.Entry{}, false, nil
-	}
-	var after struct {
-		Review []reviewChangeDoc `bson:"review"`
-	}
-	if err := d.After.Unmarshal(&after); err != nil {
-		return notify.Entry{}, false, fmt.Errorf("entry %s: %w", d.ID, err)
-	}
-	if len(after.Review) == 0 {
-		return notify.Entry{}, false, nil
-	}
-	return notify.Entry{ID: d.ID, Round: roundID, Country: country, Seq: d.Seq, Time: d.Time.UTC(),
-		Moves: convert(after.Review, fromReviewChangeDoc)}, true, nil
-}
+var notifyEntryProjection = bson.D{{Key: "seq", Value: 1}, {Key: "time", Value: 1}, {Key: "after.review", Value: 1}}
 
-var notifyEntryProjection = bson.D{{Key: "stream", Value: 1}, {Key: "seq", Value: 1}, {Key: "time", Value: 1}, {Key: "after.review", Value: 1}}
-
-// Entries implements notify.DispatchStore: the sheet log entries with review moves written at
-// or after since, oldest first. On MongoDB it reads the time index; the embedded store scans
-// the log (docs/notifications.md gives the cost).
-func (s *Store) Entries(ctx context.Context, since time.Time) ([]notify.Entry, error) {
-	docs, err := findAll[notifyEntryDoc](ctx, s.db.Collection(colEvents), bson.D{{Key: "time", Value: bson.D{{Key: "$gte", Value: since.UTC()}}}},
-		"read new log entries", options.Find().SetSort(bson.D{{Key: "time", Value: 1}, {Key: "_id", Value: 1}}).SetProjection(notifyEntryProjection))
-	if err != nil {
-		return nil, err
-	}
-	var out []notify.Entry
-	for _, d := range docs {
-		if !strings.HasPrefix(d.ID, "sheet/") {
-			continue
-		}
-		e, ok, err := d.entry()
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, e)
-		}
-	}
-	return out, nil
-}
-
-// Entry implements notify.DispatchStore: one point read by _id.
+// Entry implements notify.DispatchStore: one point read by _id. An entry without review moves
+// (or written by schema 1, whose after-state was JSON text and had none) has no Moves.
 func (s *Store) Entry(ctx context.Context, id string) (notify.Entry, bool, error) {
+	roundID, country, seq, ok := notify.ParseEntryID(id)
+	if !ok {
+		return notify.Entry{}, false, fmt.Errorf("not a sheet log key: %q", id)
+	}
 	var d notifyEntryDoc
 	err := s.db.Collection(colEvents).FindOne(ctx, byID(id), options.FindOne().SetProjection(notifyEntryProjection)).Decode(&d)
 	if isNotFound(err) {
@@ -325,30 +286,78 @@ func (s *Store) Entry(ctx context.Context, id string) (notify.Entry, bool, error
 	if err != nil {
 		return notify.Entry{}, false, fmt.Errorf("read log entry: %w", err)
 	}
-	return d.entry()
+	e := notify.Entry{ID: id, Round: roundID, Country: country, Seq: seq, Time: d.Time.UTC()}
+	if d.After.Type != bson.TypeEmbeddedDocument {
+		return e, true, nil
+	}
+	var after struct {
+		Review []reviewChangeDoc `bson:"review"`
+	}
+	if err := d.After.Unmarshal(&after); err != nil {
+		return notify.Entry{}, false, fmt.Errorf("entry %s: %w", id, err)
+	}
+	e.Moves = convert(after.Review, fromReviewChangeDoc)
+	return e, true, nil
 }
 
-// Cursor implements notify.DispatchStore.
-func (s *Store) Cursor(ctx context.Context) (time.Time, bool, error) {
-	var d struct {
-		Time time.Time `bson:"time"`
+// ActiveSheets implements notify.DispatchStore: every country of every round open or closed.
+func (s *Store) ActiveSheets(ctx context.Context) ([]notify.Sheet, error) {
+	rounds, err := s.Rounds(ctx)
+	if err != nil {
+		return nil, err
 	}
-	err := s.db.Collection(colMeta).FindOne(ctx, byID(notifyCursorID)).Decode(&d)
+	var out []notify.Sheet
+	for _, r := range rounds {
+		if r.Status != round.StatusOpen && r.Status != round.StatusClosed {
+			continue
+		}
+		for _, c := range r.Countries {
+			out = append(out, notify.Sheet{Round: r.ID, Country: c})
+		}
+	}
+	return out, nil
+}
+
+type notifyCursorDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// StartSeq implements notify.DispatchStore: the saved cursor, or else the sheet's checkpoint
+// position (0 for a sheet nobody wrote to). Starting from the checkpoint rather than the end of
+// the log means that the entries a stopped instance wrote after the last checkpoint are still
+// looked at; older ones were written before any dispatcher looked at the sheet, which happens
+// only on the first start of a release with notifications (and webhooks created since then
+// take only later entries anyway).
+func (s *Store) StartSeq(ctx context.Context, sh notify.Sheet) (int64, error) {
+	var c notifyCursorDoc
+	err := s.db.Collection(colNotifyCursors).FindOne(ctx, byID(sh.String())).Decode(&c)
+	if err == nil {
+		return c.Seq, nil
+	}
+	if !isNotFound(err) {
+		return 0, fmt.Errorf("read notification cursor: %w", err)
+	}
+	var d struct {
+		Seq int64 `bson:"seq"`
+	}
+	err = s.db.Collection(colSheets).FindOne(ctx, byID(sh.String()), options.FindOne().SetProjection(bson.D{{Key: "seq", Value: 1}})).Decode(&d)
 	if isNotFound(err) {
-		return time.Time{}, false, nil
+		return 0, nil
 	}
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("read notification cursor: %w", err)
+		return 0, fmt.Errorf("read sheet checkpoint: %w", err)
 	}
-	return d.Time.UTC(), true, nil
+	return d.Seq, nil
 }
 
-// SaveCursor implements notify.DispatchStore. Two instances saving at once may leave the
-// lower of their marks on the embedded store (updates there are not atomic); that costs a
-// rescan of a little more log after a restart, never a lost notification.
-func (s *Store) SaveCursor(ctx context.Context, t time.Time) error {
-	_, err := s.db.Collection(colMeta).UpdateOne(ctx, byID(notifyCursorID),
-		bson.D{{Key: "$max", Value: bson.D{{Key: "time", Value: t.UTC()}}}}, options.UpdateOne().SetUpsert(true))
+// SaveSheetCursor implements notify.DispatchStore. $max only moves the mark forward on
+// MongoDB; on the embedded store two instances saving at once may leave the lower mark (its
+// updates are not atomic), which costs re-reading a few entries after a restart, whose claims
+// then fail on their keys: never a lost or a repeated notification.
+func (s *Store) SaveSheetCursor(ctx context.Context, sh notify.Sheet, seq int64) error {
+	_, err := s.db.Collection(colNotifyCursors).UpdateOne(ctx, byID(sh.String()),
+		bson.D{{Key: "$max", Value: bson.D{{Key: "seq", Value: seq}}}}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("save notification cursor: %w", err)
 	}

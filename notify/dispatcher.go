@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -13,15 +14,27 @@ import (
 	"time"
 )
 
+// Sheet names one country's sheet in a round.
+type Sheet struct{ Round, Country string }
+
+func (s Sheet) String() string { return s.Round + "/" + s.Country }
+
 // DispatchStore is what the dispatcher reads and writes. Every write that two instances could
 // make at once is an insert under a unique key (ClaimAttempt); the updates (FinishAttempt,
-// ReleaseAttempt, SaveCursor) touch a document only its claimer writes, or are idempotent.
+// ReleaseAttempt, SaveSheetCursor) touch a document only its claimer writes, or only ever
+// move a mark forward, where a lost update costs a re-read, never a notification.
 type DispatchStore interface {
-	// Entries returns the sheet log entries with review moves written at or after since,
-	// oldest first.
-	Entries(ctx context.Context, since time.Time) ([]Entry, error)
-	// Entry reads one sheet log entry by its key, for a retry.
-	Entry(ctx context.Context, id string) (Entry, bool, error)
+	// ActiveSheets lists the sheets whose logs may grow with review moves: those of rounds
+	// open or closed (in review).
+	ActiveSheets(ctx context.Context) ([]Sheet, error)
+	// StartSeq is the log position after which the sheet's entries are still to be looked
+	// at: the highest position some instance handed to its workers (SaveSheetCursor), or,
+	// for a sheet no instance has looked at, the position of its checkpoint.
+	StartSeq(ctx context.Context, sheet Sheet) (int64, error)
+	SaveSheetCursor(ctx context.Context, sheet Sheet, seq int64) error
+	// Entry reads one sheet log entry by its key (EntryID): a point read. found is false
+	// when the position is not written yet; Moves is empty for entries without review moves.
+	Entry(ctx context.Context, id string) (e Entry, found bool, err error)
 	Webhooks(ctx context.Context) ([]Webhook, error)
 	// ClaimAttempt inserts a under AttemptID and reports false, without error, when another
 	// instance inserted it first.
@@ -35,44 +48,50 @@ type DispatchStore interface {
 	// DueAttempts returns the attempts whose next attempt may be claimed at now: failed with
 	// RetryAt at or before now, or still sending with LeaseUntil at or before now.
 	DueAttempts(ctx context.Context, now time.Time) ([]Attempt, error)
-	// Cursor and SaveCursor keep the high-water mark of entries seen, across restarts: the
-	// time of the newest entry some instance has handed to its workers.
-	Cursor(ctx context.Context) (time.Time, bool, error)
-	SaveCursor(ctx context.Context, t time.Time) error
 }
 
 // Dispatcher delivers the notifications of new sheet log entries to the configured webhooks.
-// Every instance runs one; they share nothing but the store. Each scans the log from its
-// cursor minus Window (an entry written by an instance whose clock is behind, or committed a
-// little late, is still found), and hands each (webhook, notification) pair it has not seen
-// to its workers, which claim the first attempt by insert: whichever instance inserts first
-// delivers, the others skip. Failed attempts are retried by whichever instance claims the
-// next attempt after its RetryAt; an attempt whose instance stopped before recording the
-// outcome is retried after its lease. Nothing here runs on a request's path: a request only
-// appends its log entry.
+// Every instance runs one; they share nothing but the store.
+//
+// New entries are found by reading each active sheet's log forward from the last position
+// looked at, one point read by _id per position (the one lookup the embedded store serves from
+// an index): at once for a sheet this instance wrote to (Nudge), and every Poll for every
+// active sheet, which catches the writes of other instances and of instances that stopped.
+// For each notification of an entry and each webhook that takes it, a worker claims the first
+// attempt by insert: whichever instance inserts first delivers, the others skip. A failed
+// attempt is retried by whichever instance claims the next attempt once its RetryAt has come
+// (this instance wakes up for its own at that time; every instance looks for due ones every
+// RetryPoll); an attempt whose instance stopped before recording the outcome is retried after
+// its lease. Nothing here runs on a request's path: a request appends its log entry and, at
+// most, drops a nudge in a buffered channel.
 type Dispatcher struct {
 	Store DispatchStore
-	// Client sends the deliveries; nil uses a client without redirects.
+	// Client sends the deliveries; nil uses a client that does not follow redirects.
 	Client *http.Client
 	// Timeout bounds one attempt, connection included (10 s when zero). The attempt's lease
-	// is Timeout plus LeaseMargin, so an instance that is merely slow never sees its attempt
-	// taken over.
+	// is Timeout plus LeaseMargin (30 s when zero), so an instance that is merely slow never
+	// sees its attempt taken over.
 	Timeout     time.Duration
 	LeaseMargin time.Duration
 	// Workers is how many deliveries run at once (4 when zero).
 	Workers int
-	// Poll is how often the log and the due retries are read (2 s when zero).
+	// Poll is how often every active sheet's log is probed (2 s when zero).
 	Poll time.Duration
-	// Window is how far before the cursor each scan starts (1 min when zero).
-	Window  time.Duration
-	Backoff Backoff
-	Now     func() time.Time
-	Rand    func() float64
-	Logger  *slog.Logger
+	// RetryPoll is how often the store is asked for due retries and expired leases (15 s
+	// when zero); a query that scans the deliveries on the embedded store.
+	RetryPoll time.Duration
+	Backoff   Backoff
+	Now       func() time.Time
+	Rand      func() float64
+	Logger    *slog.Logger
 	// Instance names this instance in the attempts it claims.
 	Instance string
 	// OnAttempt, when set, is told the status of every finished attempt, for metrics.
 	OnAttempt func(status string)
+
+	once    sync.Once
+	nudges  chan Sheet
+	retries chan struct{}
 }
 
 type job struct {
@@ -82,7 +101,32 @@ type job struct {
 	prev    *Attempt
 }
 
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		d.nudges = make(chan Sheet, 1024)
+		d.retries = make(chan struct{}, 1)
+	})
+}
+
+// Nudge tells the dispatcher that the sheet's log has grown; it never blocks (a nudge that
+// does not fit is caught by the next poll) and may be called before Run, or without it.
+func (d *Dispatcher) Nudge(roundID, country string) {
+	d.init()
+	select {
+	case d.nudges <- Sheet{roundID, country}:
+	default:
+	}
+}
+
+func (d *Dispatcher) wakeForRetries() {
+	select {
+	case d.retries <- struct{}{}:
+	default:
+	}
+}
+
 func (d *Dispatcher) defaults() {
+	d.init()
 	if d.Timeout <= 0 {
 		d.Timeout = 10 * time.Second
 	}
@@ -95,8 +139,8 @@ func (d *Dispatcher) defaults() {
 	if d.Poll <= 0 {
 		d.Poll = 2 * time.Second
 	}
-	if d.Window <= 0 {
-		d.Window = time.Minute
+	if d.RetryPoll <= 0 {
+		d.RetryPoll = 15 * time.Second
 	}
 	if d.Backoff.MaxAttempts <= 0 {
 		d.Backoff = DefaultBackoff
@@ -127,103 +171,145 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer wg.Wait()
 	defer close(jobs)
 
-	s := &scanner{d: d, jobs: jobs, seen: map[string]time.Time{}}
-	ticker := time.NewTicker(d.Poll)
-	defer ticker.Stop()
-	for {
-		if err := s.scan(ctx); err != nil && ctx.Err() == nil {
-			d.Logger.WarnContext(ctx, "notifications: scan failed; trying again at the next poll", "error", err.Error())
+	s := &scanner{d: d, jobs: jobs, cursors: map[Sheet]int64{}, seen: map[string]time.Time{}}
+	warn := func(what string, err error) {
+		if err != nil && ctx.Err() == nil {
+			d.Logger.WarnContext(ctx, "notifications: "+what+" failed; trying again at the next poll", "error", err.Error())
 		}
+	}
+	poll := time.NewTicker(d.Poll)
+	defer poll.Stop()
+	retry := time.NewTicker(d.RetryPoll)
+	defer retry.Stop()
+	warn("scan", s.scanAll(ctx))
+	warn("retry scan", s.retry(ctx))
+	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case sh := <-d.nudges:
+			warn("scan", s.scanSheet(ctx, sh, &webhookList{}))
+		case <-poll.C:
+			warn("scan", s.scanAll(ctx))
+		case <-retry.C:
+			warn("retry scan", s.retry(ctx))
+		case <-d.retries:
+			warn("retry scan", s.retry(ctx))
 		}
 	}
 }
 
 // scanner is the dispatcher's reading side: one goroutine, so its maps need no lock.
 type scanner struct {
-	d      *Dispatcher
-	jobs   chan<- job
-	since  time.Time
-	loaded bool
-	cursor time.Time
-	// seen holds the pairs and retries handed to the workers, with the time that lets them
-	// be forgotten once the scans no longer reach back to them.
+	d    *Dispatcher
+	jobs chan<- job
+	// cursors holds, per sheet, the last log position handed over (or found without work).
+	cursors map[Sheet]int64
+	// seen holds the retries handed to the workers, until they are long done.
 	seen map[string]time.Time
 }
 
-func (s *scanner) scan(ctx context.Context) error {
-	d := s.d
-	now := d.Now()
-	if !s.loaded {
-		c, ok, err := d.Store.Cursor(ctx)
-		if err != nil {
+func (s *scanner) scanAll(ctx context.Context) error {
+	sheets, err := s.d.Store.ActiveSheets(ctx)
+	if err != nil {
+		return err
+	}
+	webhooks := &webhookList{}
+	for _, sh := range sheets {
+		if err := s.scanSheet(ctx, sh, webhooks); err != nil {
 			return err
 		}
-		s.cursor = now
-		if ok {
-			s.cursor = c
+	}
+	return nil
+}
+
+// webhookList reads the webhooks once per scan, and only when an entry has work: a webhook
+// created before an entry was read is in the list that entry is matched against.
+type webhookList struct {
+	ws     []Webhook
+	loaded bool
+}
+
+func (l *webhookList) get(ctx context.Context, store DispatchStore) ([]Webhook, error) {
+	if !l.loaded {
+		ws, err := store.Webhooks(ctx)
+		if err != nil {
+			return nil, err
 		}
-		s.loaded = true
+		l.ws, l.loaded = ws, true
 	}
-	webhooks, err := d.Store.Webhooks(ctx)
-	if err != nil {
-		return err
+	return l.ws, nil
+}
+
+// scanSheet reads the sheet's log forward from its cursor and hands every notification to the
+// workers.
+func (s *scanner) scanSheet(ctx context.Context, sh Sheet, webhooks *webhookList) error {
+	d := s.d
+	seq, ok := s.cursors[sh]
+	if !ok {
+		var err error
+		if seq, err = d.Store.StartSeq(ctx, sh); err != nil {
+			return err
+		}
 	}
-	since := s.cursor.Add(-d.Window)
-	entries, err := d.Store.Entries(ctx, since)
-	if err != nil {
-		return err
-	}
-	newest := s.cursor
-	for _, e := range entries {
-		for _, n := range From(e) {
-			for _, w := range webhooks {
-				if !w.Wants(n.Kind) || e.Time.Before(w.CreatedAt) {
-					continue
-				}
-				key := AttemptID(w.ID, n.ID, 1)
-				if _, ok := s.seen[key]; ok {
-					continue
-				}
-				if !s.hand(ctx, key, e.Time, job{webhook: w, n: n, attempt: 1}) {
-					return ctx.Err()
+	start := seq
+	defer func() {
+		s.cursors[sh] = seq
+		if seq > start {
+			if err := d.Store.SaveSheetCursor(ctx, sh, seq); err != nil && ctx.Err() == nil {
+				d.Logger.WarnContext(ctx, "notifications: cursor not saved; a restart reads a little more log", "error", err.Error())
+			}
+		}
+	}()
+	for {
+		e, found, err := d.Store.Entry(ctx, EntryID(sh.Round, sh.Country, seq+1))
+		if err != nil || !found {
+			return err
+		}
+		if ns := From(e); len(ns) > 0 {
+			ws, err := webhooks.get(ctx, d.Store)
+			if err != nil {
+				return err
+			}
+			for _, n := range ns {
+				for _, w := range ws {
+					if !w.Wants(n.Kind) || e.Time.Before(w.CreatedAt) {
+						continue
+					}
+					if !s.hand(ctx, job{webhook: w, n: n, attempt: 1}) {
+						return ctx.Err()
+					}
 				}
 			}
 		}
-		newest = maxTime(newest, e.Time)
+		seq++
 	}
-	if newest.After(s.cursor) {
-		s.cursor = newest
-		if err := d.Store.SaveCursor(ctx, newest); err != nil {
-			d.Logger.WarnContext(ctx, "notifications: cursor not saved; a restart rescans a little more", "error", err.Error())
-		}
-	}
-	for key, t := range s.seen {
-		if t.Before(s.cursor.Add(-2*d.Window)) && t.Before(now.Add(-2*d.Window)) {
-			delete(s.seen, key)
-		}
-	}
-	return s.retries(ctx, now, webhooks)
 }
 
-// hand gives j to the workers, remembering key; false when ctx ended first.
-func (s *scanner) hand(ctx context.Context, key string, t time.Time, j job) bool {
+// hand gives j to the workers; false when ctx ended first.
+func (s *scanner) hand(ctx context.Context, j job) bool {
 	select {
 	case s.jobs <- j:
-		s.seen[key] = t
 		return true
 	case <-ctx.Done():
 		return false
 	}
 }
 
-// retries hands over the next attempt of every delivery whose last attempt is due.
-func (s *scanner) retries(ctx context.Context, now time.Time, webhooks []Webhook) error {
+// retry hands over the next attempt of every delivery whose last attempt is due.
+func (s *scanner) retry(ctx context.Context) error {
 	d := s.d
+	now := d.Now()
+	for key, t := range s.seen {
+		if now.Sub(t) > d.Timeout+d.LeaseMargin+time.Minute {
+			delete(s.seen, key)
+		}
+	}
 	due, err := d.Store.DueAttempts(ctx, now)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	webhooks, err := d.Store.Webhooks(ctx)
 	if err != nil {
 		return err
 	}
@@ -234,15 +320,15 @@ func (s *scanner) retries(ctx context.Context, now time.Time, webhooks []Webhook
 		}
 		w, ok := find(webhooks, a.Webhook)
 		if !ok || a.N >= d.Backoff.MaxAttempts {
-			// The webhook is gone, or this was the last attempt and its instance stopped:
-			// nothing follows.
+			// The webhook is gone, or this was the last attempt and its instance stopped
+			// before recording the outcome: nothing follows.
 			final := a
 			final.Status, final.RetryAt, final.Finished = StatusFailed, time.Time{}, now
-			if final.Error == "" {
-				final.Error = "lease expired before the outcome was recorded"
-			}
-			if !ok {
+			switch {
+			case !ok:
 				final.Error = "webhook deleted"
+			case final.Error == "":
+				final.Error = "lease expired before the outcome was recorded"
 			}
 			if err := d.Store.FinishAttempt(ctx, final); err != nil {
 				return err
@@ -260,9 +346,10 @@ func (s *scanner) retries(ctx context.Context, now time.Time, webhooks []Webhook
 			continue
 		}
 		prev := a
-		if !s.hand(ctx, key, now, job{webhook: w, n: n, attempt: a.N + 1, prev: &prev}) {
+		if !s.hand(ctx, job{webhook: w, n: n, attempt: a.N + 1, prev: &prev}) {
 			return ctx.Err()
 		}
+		s.seen[key] = now
 	}
 	return nil
 }
@@ -283,13 +370,6 @@ func find(ws []Webhook, id string) (Webhook, bool) {
 		}
 	}
 	return Webhook{}, false
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
 
 // deliver claims attempt j.attempt and, if this instance won it, sends it and records the
@@ -341,6 +421,11 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 	if d.OnAttempt != nil {
 		d.OnAttempt(a.Status)
 	}
+	if !a.RetryAt.IsZero() {
+		// This instance looks for due retries when this one is due, rather than at its next
+		// RetryPoll; whichever instance claims it first sends it.
+		time.AfterFunc(a.RetryAt.Sub(a.Finished), d.wakeForRetries)
+	}
 	if a.Status == StatusFailed {
 		d.Logger.InfoContext(ctx, "notifications: delivery failed", "webhook", a.Webhook, "event", a.Event,
 			"attempt", a.N, "error", a.Error, "retry_at", a.RetryAt)
@@ -371,6 +456,8 @@ func (d *Dispatcher) send(ctx context.Context, w Webhook, n Notification, attemp
 	if err != nil {
 		return 0, fmt.Errorf("no answer: %w", err)
 	}
-	defer resp.Body.Close()
+	// Read a little of the answer so that the connection can be reused; the body means nothing.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
 	return resp.StatusCode, nil
 }

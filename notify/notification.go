@@ -1,7 +1,9 @@
 package notify
 
 import (
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,13 +90,23 @@ type Notification struct {
 // EventID is the notification ID of kind for the log entry entryID.
 func EventID(entryID string, kind Kind) string { return entryID + "/" + string(kind) }
 
-// ParseEntryID splits a sheet log key "sheet/<round>/<country>/<seq>" into round and country.
-func ParseEntryID(id string) (roundID, country string, ok bool) {
+// EntryID is the key of position seq of the log of the sheet of country in round: the sheet
+// log's _id scheme (docs/data-model.md), the position zero-padded to 12 digits.
+func EntryID(roundID, country string, seq int64) string {
+	return fmt.Sprintf("sheet/%s/%s/%012d", roundID, country, seq)
+}
+
+// ParseEntryID splits a sheet log key "sheet/<round>/<country>/<seq>".
+func ParseEntryID(id string) (roundID, country string, seq int64, ok bool) {
 	parts := strings.Split(id, "/")
 	if len(parts) != 4 || parts[0] != "sheet" || parts[1] == "" || parts[2] == "" {
-		return "", "", false
+		return "", "", 0, false
 	}
-	return parts[1], parts[2], true
+	seq, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || seq < 1 {
+		return "", "", 0, false
+	}
+	return parts[1], parts[2], seq, true
 }
 
 // From returns the notifications entry e sends, at most one per kind, in the order of Kinds.

@@ -105,19 +105,24 @@ func TestFrom(t *testing.T) {
 	}
 }
 
-func TestParseEntryID(t *testing.T) {
+func TestEntryID(t *testing.T) {
+	if got := EntryID("r1", "AT", 42); got != "sheet/r1/AT/000000000042" {
+		t.Errorf("EntryID = %s", got)
+	}
 	for _, tt := range []struct {
 		id, round, country string
+		seq                int64
 		ok                 bool
 	}{
-		{"sheet/r1/AT/000000000001", "r1", "AT", true},
-		{"round/r1/000000000001", "", "", false},
-		{"sheet//AT/000000000001", "", "", false},
-		{"sheet/r1/AT", "", "", false},
+		{"sheet/r1/AT/000000000001", "r1", "AT", 1, true},
+		{"round/r1/000000000001", "", "", 0, false},
+		{"sheet//AT/000000000001", "", "", 0, false},
+		{"sheet/r1/AT", "", "", 0, false},
+		{"sheet/r1/AT/x", "", "", 0, false},
 	} {
-		r, c, ok := ParseEntryID(tt.id)
-		if r != tt.round || c != tt.country || ok != tt.ok {
-			t.Errorf("ParseEntryID(%q) = %q, %q, %v", tt.id, r, c, ok)
+		r, c, seq, ok := ParseEntryID(tt.id)
+		if r != tt.round || c != tt.country || seq != tt.seq || ok != tt.ok {
+			t.Errorf("ParseEntryID(%q) = %q, %q, %d, %v", tt.id, r, c, seq, ok)
 		}
 	}
 }
