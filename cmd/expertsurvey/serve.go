@@ -107,13 +107,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			a.RunSweeps(prepareCtx, cfg.SweepInterval)
 		}()
 		// Webhook deliveries run beside the requests, never inside one, and stop with the
-		// sweeps: the store closes after the attempts in flight are recorded.
-		notifyDone := sweepsDone
+		// sweeps: the store closes after the attempts in flight are recorded. sweepsDone now
+		// closes once both have stopped.
+		sweeps := sweepsDone
 		sweepsDone = make(chan struct{})
 		go func() {
 			defer close(sweepsDone)
 			a.RunNotifications(prepareCtx)
-			<-notifyDone
+			<-sweeps
 		}()
 		select {
 		case <-ctx.Done():
