@@ -414,6 +414,12 @@ func TestWebhookRetriedWithBackoff(t *testing.T) {
 			t.Errorf("attempt %d: error %q, retry_at %v", i+1, a.Error, a.RetryAt)
 		}
 	}
+	res := env.Client().Do(apitest.Request{Method: "GET", Path: "/metrics"})
+	for _, line := range []string{`expertsurvey_webhook_attempts_total{status="failed"} 2`, `expertsurvey_webhook_attempts_total{status="delivered"} 1`} {
+		if !strings.Contains(string(res.Body), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 }
 
 // TestHangingWebhookDoesNotHoldRequests: while a webhook holds a delivery open, the requests

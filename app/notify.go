@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -31,14 +33,20 @@ type NotifyOptions struct {
 	Instance string
 }
 
+// newDispatcher builds the instance's dispatcher and registers its metric: the finished
+// delivery attempts by status (delivered, failed), so that an alert can watch failures.
 func newDispatcher(store notify.DispatchStore, opts Options) *notify.Dispatcher {
 	o := opts.Notify
 	if o.Instance == "" {
 		host, _ := os.Hostname()
 		o.Instance = fmt.Sprintf("%s/%d", host, os.Getpid())
 	}
+	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "expertsurvey_webhook_attempts_total",
+		Help: "Webhook delivery attempts finished by this instance, by status (delivered, failed)."}, []string{"status"})
+	opts.Metrics.Register(attempts)
 	return &notify.Dispatcher{Store: store, Workers: o.Workers, Poll: o.Poll, RetryPoll: o.RetryPoll, Timeout: o.Timeout,
-		Backoff: o.Backoff, Now: opts.Now, Logger: opts.Logger, Instance: o.Instance}
+		Backoff: o.Backoff, Now: opts.Now, Logger: opts.Logger, Instance: o.Instance,
+		OnAttempt: func(status string) { attempts.WithLabelValues(status).Inc() }}
 }
 
 // Notifier is the dispatcher RunNotifications runs; tests shorten its polls and backoff

@@ -410,6 +410,9 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 			a.RetryAt = a.Finished.Add(delay)
 		}
 	}
+	if d.OnAttempt != nil {
+		d.OnAttempt(a.Status)
+	}
 	// Recorded even when ctx ended meanwhile (shutdown): the outcome is known.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -417,9 +420,6 @@ func (d *Dispatcher) deliver(ctx context.Context, j job) {
 		d.Logger.WarnContext(ctx, "notifications: outcome not recorded; the attempt is retried after its lease",
 			"attempt", AttemptID(a.Webhook, a.Event, a.N), "error", err.Error())
 		return
-	}
-	if d.OnAttempt != nil {
-		d.OnAttempt(a.Status)
 	}
 	if !a.RetryAt.IsZero() {
 		// This instance looks for due retries when this one is due, rather than at its next
