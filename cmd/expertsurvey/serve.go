@@ -87,6 +87,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}()
 
 	var sweepsDone chan struct{} // closed when the sweeps stopped; nil when they never started
+	var notifyDone chan struct{} // the same for webhook deliveries
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -107,14 +108,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			a.RunSweeps(prepareCtx, cfg.SweepInterval)
 		}()
 		// Webhook deliveries run beside the requests, never inside one, and stop with the
-		// sweeps: the store closes after the attempts in flight are recorded. sweepsDone now
-		// closes once both have stopped.
-		sweeps := sweepsDone
-		sweepsDone = make(chan struct{})
+		// sweeps: the store closes after the attempts in flight are recorded.
+		notifyDone = make(chan struct{})
 		go func() {
-			defer close(sweepsDone)
+			defer close(notifyDone)
 			a.RunNotifications(prepareCtx)
-			<-sweeps
 		}()
 		select {
 		case <-ctx.Done():
@@ -125,6 +123,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cancelPrepare()
 	if sweepsDone != nil {
 		<-sweepsDone
+	}
+	if notifyDone != nil {
+		<-notifyDone
 	}
 
 	// Shutdown order: stop advertising readiness, let in-flight requests finish, then close the
