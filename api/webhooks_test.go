@@ -521,3 +521,29 @@ func TestTwoInstancesDeliverEachNotificationOnce(t *testing.T) {
 	}
 	t.Logf("deliveries by instance: %v", byInstance)
 }
+
+// TestRestartDeliversWhatWasHandedButNotClaimed: an instance saved its cursor at the end of the
+// log and stopped before its workers claimed anything (the worst case of a crash); the next
+// start reads back far enough to deliver every notification.
+func TestRestartDeliversWhatWasHandedButNotClaimed(t *testing.T) {
+	env := apitest.New(t)
+	w := newReviewWorld(t, env)
+	rcv := newReceiver(t)
+	rcv.add(t, w.adm, "/late")
+	w.submit(t)
+	w.review(t)
+	ctx := context.Background()
+	sh, err := env.App.Rounds.Sheet(ctx, systemAdmin, "r1", "AT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := sh.Sheet.Seq
+	if err := env.Store.SaveSheetCursor(ctx, notify.Sheet{Round: "r1", Country: "AT"}, end); err != nil {
+		t.Fatal(err)
+	}
+	dispatch(t, env, "restarted", 20*time.Millisecond)
+	rcv.waitFor(t, "every notification", func() bool { return len(rcv.keys("/late")) == len(reviewKinds) })
+	if start, err := env.Store.StartSeq(ctx, notify.Sheet{Round: "r1", Country: "AT"}); err != nil || start != end {
+		t.Errorf("cursor after the restart: %d, %v; want %d", start, err, end)
+	}
+}

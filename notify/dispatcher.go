@@ -118,6 +118,12 @@ func (d *Dispatcher) Nudge(roundID, country string) {
 	}
 }
 
+// rewind is how many entries a first scan of a sheet rereads before its saved cursor: every
+// handed job may be one entry.
+func (d *Dispatcher) rewind() int { return d.queue() + d.Workers }
+
+func (d *Dispatcher) queue() int { return d.Workers * 16 }
+
 func (d *Dispatcher) wakeForRetries() {
 	select {
 	case d.retries <- struct{}{}:
@@ -159,7 +165,7 @@ func (d *Dispatcher) defaults() {
 // Run delivers until ctx ends, then waits for the attempts in flight to be recorded.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.defaults()
-	jobs := make(chan job, d.Workers*16)
+	jobs := make(chan job, d.queue())
 	var wg sync.WaitGroup
 	for range d.Workers {
 		wg.Go(func() {
@@ -251,6 +257,11 @@ func (s *scanner) scanSheet(ctx context.Context, sh Sheet, webhooks *webhookList
 		if seq, err = d.Store.StartSeq(ctx, sh); err != nil {
 			return err
 		}
+		// The saved cursor counts entries handed to the workers, not claimed: an instance
+		// that stopped may have saved it past entries whose jobs were still queued. At most
+		// a queue and a job per worker of them, so reading that many again (their claims
+		// fail where they were made) loses none.
+		seq = max(0, seq-int64(d.rewind()))
 	}
 	start := seq
 	defer func() {
