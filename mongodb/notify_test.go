@@ -2,6 +2,7 @@ package mongodb_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -173,5 +174,51 @@ func BenchmarkNotifyProbe(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeletedWebhookStopsRetries: a delivery waiting for its retry when its webhook is deleted
+// ends failed ("webhook deleted"), and nothing is sent.
+func TestDeletedWebhookStopsRetries(t *testing.T) {
+	s := mongodbtest.New(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a deleted webhook received a delivery") }))
+	defer srv.Close()
+	past := time.Now().Add(-time.Hour).UTC()
+	if err := s.CreateWebhook(ctx, notify.Webhook{ID: "wh_d", URL: srv.URL, Secret: "whsec_x", CreatedAt: past}, "u_admin", past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Database().Collection("events").InsertOne(ctx, sheetEntry("AT", 1, past)); err != nil {
+		t.Fatal(err)
+	}
+	event := "sheet/r1/AT/000000000001/sheet.submitted"
+	if ok, err := s.ClaimAttempt(ctx, notify.Attempt{Webhook: "wh_d", Event: event, Kind: notify.KindSheetSubmitted, N: 1, Status: notify.StatusFailed,
+		Code: 500, Error: "HTTP 500", At: past, Finished: past, LeaseUntil: past.Add(time.Minute), RetryAt: past.Add(time.Minute)}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if err := s.DeleteWebhook(ctx, "wh_d", "u_admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteWebhook(ctx, "wh_d", "u_admin", time.Now()); !errors.Is(err, notify.ErrNotFound) {
+		t.Fatalf("second delete: %v, want ErrNotFound", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	d := &notify.Dispatcher{Store: s, Poll: 10 * time.Millisecond, RetryPoll: 10 * time.Millisecond}
+	go func() { defer close(done); d.Run(runCtx) }()
+	var ds []notify.Delivery
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var err error
+		if ds, err = s.Deliveries(ctx, "wh_d", "", 10); err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 1 && ds[0].State != notify.DeliveryPending {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if len(ds) != 1 || ds[0].State != notify.DeliveryFailed || len(ds[0].Attempts) != 1 || ds[0].Attempts[0].Error != "webhook deleted" {
+		t.Fatalf("deliveries %+v", ds)
 	}
 }
