@@ -11,6 +11,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -150,6 +151,9 @@ var sentinelKinds = []sentinel{
 	{questionnaire.ErrNotPublished, problemKind{http.StatusConflict, "not-published", "Version not published"}},
 	{questionnaire.ErrRevisionRequired, kindPrecondReq},
 	{questionnaire.ErrFormat, problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file"}},
+	// Webhooks (notify); their field errors come through notifyProblem.
+	{notify.ErrNotFound, kindNotFound},
+	{notify.ErrConflict, kindConflict},
 }
 
 // toProblem turns any error into the problem to send and tells whether it was expected.
@@ -193,7 +197,7 @@ func toProblem(err error) (Problem, bool) {
 
 // domainConverters turn typed domain errors (with per-field details or extra data) into
 // problems; each lives beside the handlers of its domain.
-var domainConverters = []func(error) (Problem, bool){authProblem, roundProblem, questionnaireProblem, peopleProblem}
+var domainConverters = []func(error) (Problem, bool){authProblem, roundProblem, questionnaireProblem, peopleProblem, notifyProblem}
 
 func problemFor(k problemKind, detail string) Problem {
 	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}

@@ -62,6 +62,7 @@ var matrixCaseLists = [][]matrixCase{
 	questionnaireMatrixCases,
 	roundMatrixCases,
 	peopleMatrixCases,
+	webhookMatrixCases,
 }
 
 // matrixIsolationLists names every list of isolation checks; append yours.

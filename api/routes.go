@@ -95,4 +95,15 @@ func (s *Server) routes() {
 	v1.POST("/rounds/:round/countries/:country/approvals", s.handleApprovals, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/lock", s.handleLockSheet, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/reopen", s.handleReopenSheet, s.idempotent)
+
+	// --- notifications ---
+	s.webhookRoutes(v1)
+}
+
+// webhookRoutes are the notification webhooks (api/webhooks.go), admins only.
+func (s *Server) webhookRoutes(v1 *echo.Group) {
+	v1.GET("/webhooks", s.handleListWebhooks)
+	v1.POST("/webhooks", s.handleCreateWebhook)
+	v1.DELETE("/webhooks/:id", s.handleDeleteWebhook)
+	v1.GET("/webhooks/:id/deliveries", s.handleListDeliveries)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -42,6 +43,8 @@ type Config struct {
 	Version string
 	// Idempotency keeps the Idempotency-Key records of the review actions.
 	Idempotency IdempotencyStore
+	// Webhooks manages the notification webhooks (admins only).
+	Webhooks *notify.Service
 }
 
 // Server is the HTTP API.
@@ -65,6 +68,7 @@ type Server struct {
 	// sheets keeps rendered sheets (sheetcache.go).
 	sheets   *renderedSheets
 	version  string
+	webhooks *notify.Service
 	ready    atomic.Bool
 	draining atomic.Bool
 }
@@ -101,6 +105,7 @@ func New(cfg Config) (*Server, error) {
 		idempotency:    cfg.Idempotency,
 		sheets:         newRenderedSheets(DefaultRenderedSheetBytes),
 		version:        cfg.Version,
+		webhooks:       cfg.Webhooks,
 	}
 	if s.version == "" {
 		s.version = "unknown"

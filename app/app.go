@@ -14,6 +14,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mail"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/people"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -38,6 +39,8 @@ type Options struct {
 	// Mail delivers invitations and password resets when its Host is set; without it their
 	// links are logged (at info), for development.
 	Mail mail.Config
+	// Notify configures webhook deliveries (app/notify.go).
+	Notify NotifyOptions
 }
 
 // App is an assembled service.
@@ -54,6 +57,11 @@ type App struct {
 	metrics *api.Metrics
 	now     func() time.Time
 	lockout auth.LockoutPolicy
+
+	// Webhooks manages the webhooks that RunNotifications delivers to (app/notify.go).
+	Webhooks   *notify.Service
+	notify     NotifyOptions
+	dispatcher *notify.Dispatcher
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -103,18 +111,21 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	dispatcher := newDispatcher(store, opts)
+	rounds := round.NewService(store, nudgingSheets{store, dispatcher.Nudge}, questionnaires, opts.Now)
+	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP)
 	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store, People: peopleSvc,
-		ClassifyError: mongodb.Classify, Version: opts.Version,
+		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc, store: store, logger: opts.Logger,
-		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
+		metrics: opts.Metrics, now: opts.Now, lockout: lockout,
+		Webhooks: webhooks, notify: opts.Notify, dispatcher: dispatcher}, nil
 }
 
 // RunSweeps removes expired rows (tokens, login failures, ...) now and then every interval until

@@ -22,6 +22,11 @@ var indexes = map[string][]index{
 	colQuestionnaireVersions: {
 		{name: "questionnaire_id", keys: bson.D{{Key: "questionnaire", Value: 1}, {Key: "_id", Value: 1}}},
 	},
+	// A webhook's deliveries, and the attempts due for a retry (mongodb/notify.go).
+	colWebhookDeliveries: {
+		{name: "webhook_id", keys: bson.D{{Key: "webhook", Value: 1}, {Key: "_id", Value: 1}}},
+		{name: "status_retry_at", keys: bson.D{{Key: "status", Value: 1}, {Key: "retry_at", Value: 1}}},
+	},
 }
 
 type index struct {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/expertsurvey/expertsurvey/app"
 )
 
 // serveConfig is every setting of `serve`. Each has a flag and an environment variable; a flag
@@ -37,6 +39,11 @@ type serveConfig struct {
 	SMTPTLS         string
 	MailLinkBase    string
 	MailLanguage    string
+	// Notifications (app/notify.go, docs/notifications.md).
+	WebhookWorkers   int
+	WebhookPoll      time.Duration
+	WebhookTimeout   time.Duration
+	WebhookAllowHTTP bool
 }
 
 type setting struct {
@@ -110,6 +117,25 @@ func (c *serveConfig) settings() []setting {
 			c.Demo = b
 			return nil
 		}},
+		// --- notifications ---
+		{"webhook-workers", "EXPERTSURVEY_WEBHOOK_WORKERS", "4", "webhook deliveries run at once on this instance; 0 delivers nothing here (other instances deliver)", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 256 {
+				return fmt.Errorf("want a number from 0 to 256, got %q", v)
+			}
+			c.WebhookWorkers = n
+			return nil
+		}},
+		{"webhook-poll", "EXPERTSURVEY_WEBHOOK_POLL", "2s", "how often new log entries and due retries are read for webhooks", dur(&c.WebhookPoll)},
+		{"webhook-timeout", "EXPERTSURVEY_WEBHOOK_TIMEOUT", "10s", "longest time one webhook delivery attempt may take", dur(&c.WebhookTimeout)},
+		{"webhook-allow-http", "EXPERTSURVEY_WEBHOOK_ALLOW_HTTP", "false", "accept plain-http webhook URLs to hosts other than localhost", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.WebhookAllowHTTP = b
+			return nil
+		}},
 	}
 }
 
@@ -162,4 +188,13 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		return nil, fmt.Errorf("--log-format / EXPERTSURVEY_LOG_FORMAT: want text or json, got %q", c.LogFormat)
 	}
 	return c, nil
+}
+
+// notifyOptions maps the webhook settings onto the app's (workers 0 turns delivery off).
+func notifyOptions(c *serveConfig) app.NotifyOptions {
+	workers := c.WebhookWorkers
+	if workers == 0 {
+		workers = -1
+	}
+	return app.NotifyOptions{Workers: workers, Poll: c.WebhookPoll, Timeout: c.WebhookTimeout, AllowHTTP: c.WebhookAllowHTTP}
 }

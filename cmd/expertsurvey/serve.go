@@ -49,6 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Version: buildVersion(),
 		Mail: mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, LinkBase: cfg.MailLinkBase, Language: cfg.MailLanguage},
+		Notify: notifyOptions(cfg),
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
@@ -89,6 +90,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}()
 
 	var sweepsDone chan struct{} // closed when the sweeps stopped; nil when they never started
+	var notifyDone chan struct{} // the same for webhook deliveries
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -108,6 +110,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			defer close(sweepsDone)
 			a.RunSweeps(prepareCtx, cfg.SweepInterval)
 		}()
+		// Webhook deliveries run beside the requests, never inside one, and stop with the
+		// sweeps: the store closes after the attempts in flight are recorded.
+		notifyDone = make(chan struct{})
+		go func() {
+			defer close(notifyDone)
+			a.RunNotifications(prepareCtx)
+		}()
 		select {
 		case <-ctx.Done():
 		case err := <-serveErr:
@@ -117,6 +126,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cancelPrepare()
 	if sweepsDone != nil {
 		<-sweepsDone
+	}
+	if notifyDone != nil {
+		<-notifyDone
 	}
 
 	// Shutdown order: stop advertising readiness, let in-flight requests finish, then close the
