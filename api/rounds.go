@@ -196,7 +196,16 @@ func roundProblem(err error) (Problem, bool) {
 	var ie *round.IncompleteError
 	var se *round.StaleError
 	var sre *round.StaleRoundError
+	var le *round.LimitError
 	switch {
+	case errors.As(err, &le):
+		k := kindUnprocessable
+		if le.TooLarge {
+			k = kindTooLarge
+		}
+		p := problemFor(k, "the file passes a limit of the import; nothing was written")
+		p.Errors = []FieldError{{Field: le.Field, Reason: le.Reason}}
+		return p, true
 	case errors.As(err, &ve):
 		p := problemFor(kindValidation, "the request has invalid fields")
 		for _, f := range ve.Problems {
@@ -393,6 +402,10 @@ func (s *Server) handleImportAnswers(c *echo.Context) error {
 	if format != "csv" && format != "xlsx" {
 		return newProblem(kindMediaType, "send the answers as text/csv or as an XLSX workbook, or name the format with ?format=csv|xlsx",
 			FieldError{Field: "format", Reason: "must be csv or xlsx"})
+	}
+	// The caller's right comes first: nobody without it makes the service read a byte.
+	if err := s.rounds.AuthorizeImport(c.Request().Context(), principal(c), c.Param("round")); err != nil {
+		return err
 	}
 	rows, err := round.ParseImport(c.Request().Body, format)
 	if err != nil {

@@ -1,6 +1,7 @@
 package round
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/xuri/excelize/v2"
 
@@ -32,18 +32,88 @@ type ImportRow struct {
 	Values map[string]string
 }
 
-// maxImportRows bounds one import; a 200-country, 500-indicator round with two sources per
-// answer fits.
-const maxImportRows = 250000
+// Caps on one import, checked while the file is read so that a hostile or broken file is
+// refused before it costs memory: rows (a 200-country, 500-indicator round with two sources per
+// answer fits), cells per row (the known columns with room for stray empty ones), bytes per cell
+// (the longest text field, 20,000 characters of up to 4 bytes, with room), bytes per physical
+// CSV line, and an XLSX workbook's total unzipped size (worksheets above
+// maxImportXMLInMemory are unzipped to temporary files, not memory).
+const (
+	maxImportRows        = 250000
+	maxImportFields      = 64
+	maxImportCellBytes   = 128 << 10
+	maxImportLineBytes   = maxImportFields * 32 << 10 // 2 MiB
+	maxImportUnzipped    = 128 << 20
+	maxImportXMLInMemory = 8 << 20
+)
+
+// ErrTooLarge refuses a file whose expanded size passes a cap (an XLSX that unzips beyond the
+// limit); the API answers 413.
+var ErrTooLarge = errors.New("too large")
+
+// LimitError refuses a file that passes one of the import's caps, naming where: the API
+// answers 413 when TooLarge (the file expands beyond what the service reads) and 422 otherwise.
+type LimitError struct {
+	Field    string
+	Reason   string
+	TooLarge bool
+}
+
+func (e *LimitError) Error() string { return e.Field + ": " + e.Reason }
+
+// Is makes a LimitError match ErrTooLarge when it is about size.
+func (e *LimitError) Is(target error) bool { return e.TooLarge && target == ErrTooLarge }
+
+// lineLimit fails a read once a physical line passes max bytes, so that a CSV "row" of millions
+// of commas is refused after max bytes instead of being split into millions of fields.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	line int // bytes since the last newline
+	no   int // physical line number, for the message
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			l.line, l.no = 0, l.no+1
+			continue
+		}
+		l.line++
+		if l.line > l.max {
+			return i, &LimitError{Field: fmt.Sprintf("line %d", l.no+1), Reason: fmt.Sprintf("a line of the file is longer than %d bytes", l.max)}
+		}
+	}
+	return n, err
+}
+
+// checkRecord applies the per-row caps to one record (line is its row number).
+func checkRecord(rec []string, line int) error {
+	if len(rec) > maxImportFields {
+		return &LimitError{Field: fmt.Sprintf("row %d", line), Reason: fmt.Sprintf("has %d cells; at most %d per row", len(rec), maxImportFields)}
+	}
+	for i, v := range rec {
+		if len(v) > maxImportCellBytes {
+			return &LimitError{Field: fmt.Sprintf("row %d: column %d", line, i+1), Reason: fmt.Sprintf("a cell holds at most %d bytes", maxImportCellBytes)}
+		}
+	}
+	return nil
+}
+
+var errTooManyRows = &LimitError{Field: "file", Reason: fmt.Sprintf("at most %d rows per import", maxImportRows)}
 
 // ParseImport reads answers in the long format from CSV or XLSX (the first sheet). The header
 // row names the columns, in any order; unknown columns are refused so that a typo cannot drop
-// data silently.
+// data silently. The file is read as a stream, row by row, and refused at the first cap it
+// passes (see LimitError); a read error of r itself (a body over the request limit, a client
+// gone) is returned as it is, not as a format problem.
 func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 	var records [][]string
 	switch format {
 	case "csv":
-		cr := csv.NewReader(r)
+		ll := &lineLimit{r: r, max: maxImportLineBytes}
+		cr := csv.NewReader(ll)
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = false
 		for {
@@ -51,29 +121,25 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
+			var pe *csv.ParseError
+			if err != nil && !errors.As(err, &pe) {
+				return nil, err // the reader's own failure: a cap, the body limit, a broken connection
+			}
 			if err != nil {
-				return nil, &ValidationError{Problems: []FieldError{{"file", "not valid CSV: " + err.Error()}}}
+				return nil, &ValidationError{Problems: []FieldError{{"file", "not valid CSV: " + pe.Err.Error() + fmt.Sprintf(" (line %d)", pe.Line)}}}
 			}
-			records = append(records, rec)
-			if len(records) > maxImportRows+1 {
-				return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("at most %d rows per import", maxImportRows)}}}
+			if len(records) >= maxImportRows+1 {
+				return nil, errTooManyRows
 			}
+			if err := checkRecord(rec, len(records)+1); err != nil {
+				return nil, err
+			}
+			records = append(records, compact(rec))
 		}
 	case "xlsx":
-		f, err := excelize.OpenReader(r)
-		if err != nil {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook: " + err.Error()}}}
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "the workbook has no sheet"}}}
-		}
-		if records, err = f.GetRows(sheets[0]); err != nil {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet: " + err.Error()}}}
-		}
-		if len(records) > maxImportRows+1 {
-			return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("at most %d rows per import", maxImportRows)}}}
+		var err error
+		if records, err = readWorkbook(r); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, &ValidationError{Problems: []FieldError{{"format", "must be csv or xlsx"}}}
@@ -110,9 +176,10 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 		empty := true
 		for name, col := range index {
 			if col > 0 && col-1 < len(rec) {
-				v := strings.TrimSpace(rec[col-1])
-				row.Values[name] = v
-				empty = empty && v == ""
+				if v := strings.TrimSpace(rec[col-1]); v != "" {
+					row.Values[name] = v // absent means empty: less memory on sparse rows
+					empty = false
+				}
 			}
 		}
 		if !empty {
@@ -120,6 +187,60 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// compact drops a record's trailing empty cells (spreadsheets pad rows to the widest one).
+func compact(rec []string) []string {
+	for len(rec) > 0 && rec[len(rec)-1] == "" {
+		rec = rec[:len(rec)-1]
+	}
+	return rec
+}
+
+// readWorkbook streams the first sheet of an XLSX workbook, with the unzip caps set so that a
+// zip bomb is refused before it is expanded and large parts go to temporary files.
+func readWorkbook(r io.Reader) ([][]string, error) {
+	// excelize reads the whole file first anyway; reading it here keeps a failure of r itself
+	// (the body limit, a client gone) apart from a broken workbook.
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{UnzipSizeLimit: maxImportUnzipped, UnzipXMLSizeLimit: maxImportXMLInMemory})
+	if err != nil {
+		if strings.Contains(err.Error(), "unzip size") {
+			return nil, &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook unzips to more than %d bytes", maxImportUnzipped), TooLarge: true}
+		}
+		return nil, &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "the workbook has no sheet"}}}
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet"}}}
+	}
+	defer rows.Close()
+	var records [][]string
+	for rows.Next() {
+		if len(records) >= maxImportRows+1 {
+			return nil, errTooManyRows
+		}
+		rec, err := rows.Columns()
+		if err != nil {
+			return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("cannot read row %d of the first sheet", len(records)+1)}}}
+		}
+		if err := checkRecord(rec, len(records)+1); err != nil {
+			return nil, err
+		}
+		records = append(records, compact(rec))
+	}
+	if err := rows.Error(); err != nil {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet"}}}
+	}
+	return records, nil
 }
 
 // importedNAReason stands in for the reason of an imported not-applicable answer that has none.
@@ -139,14 +260,15 @@ type importedAnswer struct {
 	input AnswerInput
 }
 
-// ImportAnswers writes past answers into a round, for back-filling earlier years. Every row is
-// validated first, against the instrument, the round's countries and skip logic, and nothing is
-// written when any row is invalid. Then each sheet gets one log entry holding all its changed
-// answers; answers already as imported are skipped, so importing the same file twice writes
-// nothing the second time.
-//
-// progress, when not nil, is told how many sheets are written out of how many, as they are.
-func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow, progress func(done, total int)) (*ImportResult, error) {
+// AuthorizeImport tells whether p may import answers into the round now, without reading any
+// file: callers check it before they parse an upload, so that nobody without the right can make
+// the service read one.
+func (s *Service) AuthorizeImport(ctx context.Context, p auth.Principal, roundID string) error {
+	_, err := s.importTarget(ctx, p, roundID)
+	return err
+}
+
+func (s *Service) importTarget(ctx context.Context, p auth.Principal, roundID string) (*Round, error) {
 	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
 		return nil, err
 	}
@@ -156,6 +278,22 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	}
 	if r.Status == StatusPublished {
 		return nil, fmt.Errorf("round %s is published: %w", r.ID, ErrNotEditable)
+	}
+	return r, nil
+}
+
+// ImportAnswers writes past answers into a round, for back-filling earlier years. Every row is
+// validated first, against the instrument, the round's countries and skip logic, and nothing is
+// written when any row is invalid. Then each sheet, in country order, gets one log entry holding
+// all its changed answers; answers already as imported are skipped, so importing the same file
+// twice writes nothing the second time, and an import that failed part-way completes when run
+// again.
+//
+// progress, when not nil, is told how many sheets are written out of how many, as they are.
+func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow, progress func(done, total int)) (*ImportResult, error) {
+	r, err := s.importTarget(ctx, p, roundID)
+	if err != nil {
+		return nil, err
 	}
 	_, inst, err := s.instrument(ctx, r)
 	if err != nil {
@@ -186,17 +324,13 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	}
 	res := &ImportResult{Rows: len(rows)}
 	written := make([]int, len(countries))
-	var doneMu sync.Mutex
-	done := 0
-	err = forEachCountry(ctx, countries, func(i int, country string) error {
-		defer func() {
-			if progress != nil {
-				doneMu.Lock()
-				done++
-				progress(done, len(countries))
-				doneMu.Unlock()
-			}
-		}()
+	// Sheets are written one after the other, in country order, so that a failure part-way
+	// (the store gone, the process killed) leaves the first sheets imported and the rest as
+	// they were; running the same import again skips what is there and completes it.
+	for i, country := range countries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		_, err := s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
 			if sh.Status == SheetLocked {
 				return nil, fmt.Errorf("sheet %s was locked during the import: %w", sh.ID(), ErrLocked)
@@ -228,10 +362,12 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 			}
 			return change, nil
 		})
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(i+1, len(countries))
+		}
 	}
 	for i, country := range countries {
 		res.Answers += len(byCountry[country])
