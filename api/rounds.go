@@ -546,16 +546,22 @@ func (s *Server) handlePutAnswer(c *echo.Context) error {
 	return c.JSON(http.StatusOK, toAnswerResponse(a))
 }
 
+// handleConfirmAnswer confirms one carried answer. If-Match is required before anything is
+// done: without it the service would take the path segment for a group and confirm all of it
+// (groups are confirmed through .../confirm of the sheet, which names them in the body).
 func (s *Server) handleConfirmAnswer(c *echo.Context) error {
-	v, err := ifMatchVersion(c)
+	v, err := requireIfMatch(c)
 	if err != nil {
 		return err
 	}
-	sh, _, err := s.rounds.Confirm(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), v)
+	sh, _, err := s.rounds.Confirm(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), &v)
 	if err != nil {
 		return err
 	}
 	a := sh.Answer(c.Param("indicator"))
+	if a == nil {
+		return errors.New("confirm: the answer is missing from the sheet after the write")
+	}
 	setVersionETag(c, a.Version)
 	return c.JSON(http.StatusOK, toAnswerResponse(a))
 }
