@@ -202,6 +202,6 @@ func (s *Server) handleSpec(c *echo.Context) error {
 
 // handleDocs serves the readable API reference.
 func (s *Server) handleDocs(c *echo.Context) error {
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	return c.HTMLBlob(http.StatusOK, s.docs.page)
 }

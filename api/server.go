@@ -37,6 +37,9 @@ type Config struct {
 	ClassifyError func(error) error
 	// Version is the build's version, reported by /livez and the build_info metric.
 	Version string
+	// CORSOrigins lists the origins (scheme://host[:port]) whose browser pages may call the
+	// API; empty allows none (same-origin only).
+	CORSOrigins []string
 }
 
 // Server is the HTTP API.
@@ -100,9 +103,17 @@ func New(cfg Config) (*Server, error) {
 	s.echo.Pre(
 		withRequestID(),
 		accessLog(cfg.Logger, cfg.Metrics),
+		securityHeaders,
 		s.renderErrors(),
 		recoverPanics(),
 	)
+	if len(cfg.CORSOrigins) > 0 {
+		cors, err := corsAllowList(cfg.CORSOrigins)
+		if err != nil {
+			return nil, err
+		}
+		s.echo.Pre(cors)
+	}
 	s.echo.Use(s.limitBody)
 	s.routes()
 	return s, nil

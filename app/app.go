@@ -33,6 +33,8 @@ type Options struct {
 	Now     func() time.Time
 	// Version names the build in /livez and the build_info metric.
 	Version string
+	// CORSOrigins lists the origins whose browser pages may call the API (none when empty).
+	CORSOrigins []string
 }
 
 // App is an assembled service.
@@ -95,7 +97,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
-		ClassifyError: mongodb.Classify, Version: opts.Version,
+		ClassifyError: mongodb.Classify, Version: opts.Version, CORSOrigins: opts.CORSOrigins,
 	})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type serveConfig struct {
 	SweepInterval   time.Duration
 	StoreTimeout    time.Duration
 	CacheBytes      int64
+	CORSOrigins     []string
 	Demo            bool
 }
 
@@ -77,6 +80,21 @@ func (c *serveConfig) settings() []setting {
 				return fmt.Errorf("want a positive number of bytes, got %q", v)
 			}
 			c.CacheBytes = n
+			return nil
+		}},
+		{"cors-origins", "EXPERTSURVEY_CORS_ORIGINS", "", "origins (scheme://host[:port], comma-separated) whose browser pages may call the API; empty allows none", func(v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				o = strings.TrimSpace(o)
+				if o == "" {
+					continue
+				}
+				u, err := url.Parse(o)
+				if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+					return fmt.Errorf("want origins such as https://survey.example.org, got %q", o)
+				}
+				c.CORSOrigins = append(c.CORSOrigins, u.Scheme+"://"+u.Host)
+			}
 			return nil
 		}},
 		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {

@@ -45,7 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a, err := app.New(store, app.Options{
 		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
 		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
-		Version: buildVersion(),
+		Version: buildVersion(), CORSOrigins: cfg.CORSOrigins,
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
