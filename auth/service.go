@@ -145,7 +145,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		return fail()
 	}
 	if su.Disabled {
-		return Session{}, fmt.Errorf("%w: user is disabled", ErrUnauthorized)
+		// The same answer as a wrong password: telling a disabled account apart would confirm
+		// both that the account exists and that the password was right.
+		return fail()
 	}
 	if s.hasher.NeedsRehash(su.PasswordHash) {
 		s.rehash(ctx, su.ID, password)

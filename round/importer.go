@@ -97,8 +97,26 @@ func checkRecord(rec []string, line int) error {
 		if len(v) > maxImportCellBytes {
 			return &LimitError{Field: fmt.Sprintf("row %d: column %d", line, i+1), Reason: fmt.Sprintf("a cell holds at most %d bytes", maxImportCellBytes)}
 		}
+		if r, ok := controlRune(v); ok {
+			return &ValidationError{Problems: []FieldError{{fmt.Sprintf("row %d: column %d", line, i+1), fmt.Sprintf("holds the control character %U; remove it", r)}}}
+		}
 	}
 	return nil
+}
+
+// controlRune returns the first control character of s other than tab and line breaks: C0
+// (NUL, ESC, ...), DEL, C1 and Unicode's line and paragraph separators have no place in survey
+// text and break exports, logs and terminals.
+func controlRune(s string) (rune, bool) {
+	for _, r := range s {
+		if r == '\t' || r == '\n' || r == '\r' {
+			continue
+		}
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 {
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 var errTooManyRows = &LimitError{Field: "file", Reason: fmt.Sprintf("at most %d rows per import", maxImportRows)}
