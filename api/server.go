@@ -37,6 +37,9 @@ type Config struct {
 	ClassifyError func(error) error
 	// Version is the build's version, reported by /livez and the build_info metric.
 	Version string
+	// SeparateMetrics leaves /metrics off the API's routes: cmd serves Metrics.Handler on a
+	// listen address of its own, so that whoever reaches the API cannot read them.
+	SeparateMetrics bool
 	// CORSOrigins lists the origins (scheme://host[:port]) whose browser pages may call the
 	// API; empty allows none (same-origin only).
 	CORSOrigins []string
@@ -57,10 +60,12 @@ type Server struct {
 	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
 	bodyLimit   int64
 	largeBodies map[string]int64
-	classify    func(error) error
-	version     string
-	ready       atomic.Bool
-	draining    atomic.Bool
+	// separateMetrics: /metrics is served elsewhere, not by this router.
+	separateMetrics bool
+	classify        func(error) error
+	version         string
+	ready           atomic.Bool
+	draining        atomic.Bool
 }
 
 // New builds the server with every route of routes.go.
@@ -79,19 +84,20 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:           echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
-		logger:         cfg.Logger,
-		store:          cfg.Store,
-		metrics:        cfg.Metrics,
-		docs:           docs,
-		auth:           cfg.Auth,
-		audit:          cfg.Audit,
-		rounds:         cfg.Rounds,
-		questionnaires: cfg.Questionnaires,
-		bodyLimit:      cfg.BodyLimit,
-		largeBodies:    map[string]int64{},
-		classify:       cfg.ClassifyError,
-		version:        cfg.Version,
+		echo:            echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
+		logger:          cfg.Logger,
+		store:           cfg.Store,
+		metrics:         cfg.Metrics,
+		docs:            docs,
+		auth:            cfg.Auth,
+		audit:           cfg.Audit,
+		rounds:          cfg.Rounds,
+		questionnaires:  cfg.Questionnaires,
+		bodyLimit:       cfg.BodyLimit,
+		largeBodies:     map[string]int64{},
+		classify:        cfg.ClassifyError,
+		separateMetrics: cfg.SeparateMetrics,
+		version:         cfg.Version,
 	}
 	if s.version == "" {
 		s.version = "unknown"

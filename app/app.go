@@ -35,6 +35,8 @@ type Options struct {
 	Version string
 	// CORSOrigins lists the origins whose browser pages may call the API (none when empty).
 	CORSOrigins []string
+	// SeparateMetrics leaves /metrics off the API; the caller serves Metrics.Handler elsewhere.
+	SeparateMetrics bool
 }
 
 // App is an assembled service.
@@ -98,6 +100,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds,
 		ClassifyError: mongodb.Classify, Version: opts.Version, CORSOrigins: opts.CORSOrigins,
+		SeparateMetrics: opts.SeparateMetrics,
 	})
 	if err != nil {
 		return nil, err

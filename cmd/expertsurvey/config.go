@@ -31,6 +31,8 @@ type serveConfig struct {
 	StoreTimeout    time.Duration
 	CacheBytes      int64
 	CORSOrigins     []string
+	MetricsAddr     string
+	AllowEmbedded   bool
 	Demo            bool
 }
 
@@ -97,6 +99,15 @@ func (c *serveConfig) settings() []setting {
 			}
 			return nil
 		}},
+		{"metrics-addr", "EXPERTSURVEY_METRICS_ADDR", "", "listen address of /metrics on its own (host:port); empty serves it on the API address in development and on 127.0.0.1:9090 in production", str(&c.MetricsAddr)},
+		{"allow-embedded-store", "EXPERTSURVEY_ALLOW_EMBEDDED_STORE", "false", "let production run on the embedded store (one process, no replication; refused otherwise)", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.AllowEmbedded = b
+			return nil
+		}},
 		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -107,6 +118,9 @@ func (c *serveConfig) settings() []setting {
 		}},
 	}
 }
+
+// boolFlags are given bare on the command line (--demo), or as --demo=false.
+var boolFlags = map[string]bool{"demo": true, "allow-embedded-store": true}
 
 // parseServe fills the config from defaults, then the environment, then flags.
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
@@ -119,10 +133,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		if e := getenv(s.env); e != "" {
 			v = e
 		}
-		if s.flag == "demo" {
+		if boolFlags[s.flag] {
 			values[s.flag] = new(string)
 			*values[s.flag] = v
-			fs.BoolFunc(s.flag, s.usage+" (env "+s.env+")", func(string) error { *values["demo"] = "true"; return nil })
+			fs.BoolFunc(s.flag, s.usage+" (env "+s.env+")", func(b string) error { *values[s.flag] = b; return nil })
 			continue
 		}
 		values[s.flag] = fs.String(s.flag, v, s.usage+" (env "+s.env+")")
@@ -146,6 +160,14 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.Demo && c.Env == "production" {
 		// Demo users share a published password: never in production.
 		return nil, fmt.Errorf("--demo / EXPERTSURVEY_DEMO: demo data (with its published password) is refused in production")
+	}
+	if c.Env == "production" && c.MongoURI == "" && !c.AllowEmbedded {
+		// The embedded store is one process without replication, and its wire port on loopback
+		// has no authentication: any local process could read password hashes.
+		return nil, fmt.Errorf("MONGODB_URI / --mongodb-uri: production needs a MongoDB deployment; the embedded store is refused unless --allow-embedded-store / EXPERTSURVEY_ALLOW_EMBEDDED_STORE is set")
+	}
+	if c.MetricsAddr == "" && c.Env == "production" {
+		c.MetricsAddr = "127.0.0.1:9090"
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "text"
