@@ -1,6 +1,7 @@
 package round
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -45,6 +46,10 @@ const (
 	maxImportLineBytes   = maxImportFields * 32 << 10 // 2 MiB
 	maxImportUnzipped    = 128 << 20
 	maxImportXMLInMemory = 8 << 20
+	// maxImportSharedStrings bounds a workbook's shared-string table, which excelize indexes
+	// whole before the first cell is read (a million entries cost seconds of CPU and about 200
+	// MB): two distinct strings per row allowed is far above real answer files.
+	maxImportSharedStrings = 2 * maxImportRows
 )
 
 // ErrTooLarge refuses a file whose expanded size passes a cap (an XLSX that unzips beyond the
@@ -66,23 +71,35 @@ func (e *LimitError) Is(target error) bool { return e.TooLarge && target == ErrT
 
 // lineLimit fails a read once a physical line passes max bytes, so that a CSV "row" of millions
 // of commas is refused after max bytes instead of being split into millions of fields.
+//
+// It also fails once a line holds more than maxCommas commas: the CSV reader splits a whole line
+// before it returns, so 2 MiB of commas would still become 2 million fields (129 MB and seconds
+// of CPU, measured); no real row comes near 65,536 commas, even in quoted text.
 type lineLimit struct {
-	r    io.Reader
-	max  int
-	line int // bytes since the last newline
-	no   int // physical line number, for the message
+	r         io.Reader
+	max       int
+	maxCommas int
+	line      int // bytes since the last newline
+	commas    int // commas since the last newline
+	no        int // physical line number, for the message
 }
 
 func (l *lineLimit) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	for i, b := range p[:n] {
-		if b == '\n' {
-			l.line, l.no = 0, l.no+1
+		switch b {
+		case '\n':
+			l.line, l.commas, l.no = 0, 0, l.no+1
 			continue
+		case ',':
+			l.commas++
 		}
 		l.line++
 		if l.line > l.max {
 			return i, &LimitError{Field: fmt.Sprintf("line %d", l.no+1), Reason: fmt.Sprintf("a line of the file is longer than %d bytes", l.max)}
+		}
+		if l.commas > l.maxCommas {
+			return i, &LimitError{Field: fmt.Sprintf("line %d", l.no+1), Reason: fmt.Sprintf("a line of the file holds more than %d commas", l.maxCommas)}
 		}
 	}
 	return n, err
@@ -130,7 +147,7 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 	var records [][]string
 	switch format {
 	case "csv":
-		ll := &lineLimit{r: r, max: maxImportLineBytes}
+		ll := &lineLimit{r: r, max: maxImportLineBytes, maxCommas: 1 << 16}
 		cr := csv.NewReader(ll)
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = false
@@ -215,6 +232,67 @@ func compact(rec []string) []string {
 	return rec
 }
 
+// checkWorkbookParts refuses a workbook before excelize opens it when its parts unzip beyond
+// the limit (by their declared sizes, which the zip reader holds them to) or its shared-string
+// table has more entries than maxImportSharedStrings (counted by scanning the table's bytes,
+// which is fast, rather than parsing it).
+func checkWorkbookParts(body []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	var total uint64
+	var sst *zip.File
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if strings.EqualFold(f.Name, "xl/sharedStrings.xml") {
+			sst = f
+		}
+	}
+	if total > maxImportUnzipped {
+		return &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook unzips to more than %d bytes", maxImportUnzipped), TooLarge: true}
+	}
+	if sst == nil {
+		return nil
+	}
+	rc, err := sst.Open()
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	defer rc.Close()
+	n, err := countSharedStrings(rc)
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	if n > maxImportSharedStrings {
+		return &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook's shared-string table has more than %d entries", maxImportSharedStrings), TooLarge: true}
+	}
+	return nil
+}
+
+// countSharedStrings counts the entries of a shared-string table by their closing tags ("</si>",
+// "</x:si>") and empty ones ("<si/>"); a prefixed opening tag counts too, which only errs on the
+// side of refusing.
+func countSharedStrings(r io.Reader) (int, error) {
+	buf := make([]byte, 64<<10)
+	n, carry := 0, 0
+	for {
+		m, err := io.ReadFull(r, buf[carry:])
+		m += carry
+		chunk := buf[:m]
+		n += bytes.Count(chunk, []byte("/si>")) + bytes.Count(chunk, []byte(":si>")) + bytes.Count(chunk, []byte("<si/>"))
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		// Keep the last 4 bytes so that a tag across two reads is counted once: they cannot
+		// hold a whole match, so nothing is counted twice.
+		carry = copy(buf, chunk[m-4:])
+	}
+}
+
 // readWorkbook streams the first sheet of an XLSX workbook, with the unzip caps set so that a
 // zip bomb is refused before it is expanded and large parts go to temporary files.
 func readWorkbook(r io.Reader) ([][]string, error) {
@@ -222,6 +300,9 @@ func readWorkbook(r io.Reader) ([][]string, error) {
 	// (the body limit, a client gone) apart from a broken workbook.
 	body, err := io.ReadAll(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkWorkbookParts(body); err != nil {
 		return nil, err
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{UnzipSizeLimit: maxImportUnzipped, UnzipXMLSizeLimit: maxImportXMLInMemory})
