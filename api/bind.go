@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v5"
@@ -23,7 +25,16 @@ func bindJSON(c *echo.Context, dst any) error {
 	if err := requireJSON(req); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(req.Body)
+	// The body is read whole (it is bounded by the route's limit, and the decoder would buffer it
+	// anyway) so that invalid UTF-8 is refused rather than silently replaced by U+FFFD.
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return newProblem(kindMalformed, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err)
