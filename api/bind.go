@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/labstack/echo/v5"
@@ -23,7 +25,16 @@ func bindJSON(c *echo.Context, dst any) error {
 	if err := requireJSON(req); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(req.Body)
+	// The body is read whole (it is bounded by the route's limit, and the decoder would buffer it
+	// anyway) so that invalid UTF-8 is refused rather than silently replaced by U+FFFD.
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return err
+	}
+	if !utf8.Valid(body) {
+		return newProblem(kindMalformed, "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err)
@@ -35,7 +46,99 @@ func bindJSON(c *echo.Context, dst any) error {
 		}
 		return newProblem(kindMalformed, "the body must hold exactly one JSON value")
 	}
+	if fields := controlCharacters(reflect.ValueOf(dst), ""); len(fields) > 0 {
+		return invalid("text fields may not hold control characters", fields...)
+	}
 	return validateStruct(dst)
+}
+
+// singleLine names the fields of codes, names and addresses, where even tab and line breaks
+// are refused; free text elsewhere (comments, explanations, definitions) may hold them.
+var singleLine = map[string]bool{
+	"id": true, "code": true, "email": true, "url": true, "title": true, "name": true, "display_name": true,
+	"option": true, "country": true, "indicator": true, "round": true, "status": true, "group": true,
+	"reference": true, "language": true, "kind": true, "role": true, "version": true, "previous": true,
+	"questionnaire": true, "questionnaire_version": true, "date": true, "accessed": true, "token": true,
+	"refresh_token": true,
+}
+
+// controlCharacters lists the string fields of v (a decoded request body) that hold a control
+// character: C0 (NUL, ESC, ...), DEL or C1, and Unicode's line and paragraph separators. Such
+// characters have no place in survey text and break exports, logs and terminals; a NUL also
+// truncates strings in C tools reading the store.
+func controlCharacters(v reflect.Value, path string) []FieldError {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return controlCharacters(v.Elem(), path)
+	case reflect.String:
+		name := path
+		if i := strings.LastIndexAny(name, ".]"); i >= 0 && name[i] == '.' {
+			name = name[i+1:]
+		}
+		if r, ok := badRune(v.String(), !singleLine[name]); ok {
+			return []FieldError{{Field: path, Reason: fmt.Sprintf("holds the control character %U; remove it", r)}}
+		}
+	case reflect.Struct:
+		var out []FieldError
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			out = append(out, controlCharacters(v.Field(i), join(path, name))...)
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		var out []FieldError
+		for i := range v.Len() {
+			out = append(out, controlCharacters(v.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return out
+	case reflect.Map:
+		var out []FieldError
+		iter := v.MapRange()
+		for iter.Next() {
+			k := fmt.Sprint(iter.Key().Interface())
+			if r, ok := badRune(k, false); ok {
+				out = append(out, FieldError{Field: path, Reason: fmt.Sprintf("a key holds the control character %U", r)})
+				continue
+			}
+			out = append(out, controlCharacters(iter.Value(), join(path, k))...)
+		}
+		return out
+	}
+	return nil
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// badRune returns the first control character of s; tab, line feed and carriage return pass
+// in multiline text.
+func badRune(s string, multiline bool) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0x2028, r == 0x2029:
+			return r, true
+		}
+	}
+	return 0, false
 }
 
 func requireJSON(req *http.Request) error {
@@ -66,6 +169,16 @@ func decodeProblem(err error) error {
 		field := typeErr.Field
 		if field == "" {
 			field = "(body)"
+		}
+		if k := typeErr.Type.Kind(); strings.HasPrefix(typeErr.Value, "number ") && k >= reflect.Int && k <= reflect.Float64 {
+			// A number that does not fit the field: 1e400 overflows a float64, 1.5 or 1e20 an
+			// integer. Say so, rather than "must be a number, not number 1e400".
+			n := strings.TrimPrefix(typeErr.Value, "number ")
+			reason := n + " is out of range: numbers must lie between -1.7976931348623157e308 and 1.7976931348623157e308"
+			if k != reflect.Float32 && k != reflect.Float64 {
+				reason = n + " is not a whole number in range"
+			}
+			return invalid("a number is out of range", FieldError{Field: field, Reason: reason})
 		}
 		return invalid("a field has the wrong type",
 			FieldError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonTypeName(typeErr.Type), typeErr.Value)})

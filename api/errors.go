@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v5"
 
@@ -156,6 +157,16 @@ var sentinelKinds = []sentinel{
 	{notify.ErrConflict, kindConflict},
 }
 
+// fallbackKinds are rows of the table consulted after the domain converters: stale versions
+// usually arrive typed, with the current state for the client (rendered by the converters), and
+// only a bare one (the store lost a race and the re-read failed) lands here: still a 412, never
+// a 500.
+var fallbackKinds = []sentinel{
+	{round.ErrStale, kindStale},
+	{questionnaire.ErrStale, kindStale},
+	{auth.ErrInvalid, kindValidation},
+}
+
 // toProblem turns any error into the problem to send and tells whether it was expected.
 func toProblem(err error) (Problem, bool) {
 	var pe *problemError
@@ -185,6 +196,11 @@ func toProblem(err error) (Problem, bool) {
 			return p, true
 		}
 	}
+	for _, row := range fallbackKinds {
+		if errors.Is(err, row.err) {
+			return Problem{Type: row.kind.typeURI(), Title: row.kind.title, Status: row.kind.status, Detail: detailOf(err, row.err)}, true
+		}
+	}
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return problemFor(kindTooLarge, fmt.Sprintf("the body exceeds the limit of %d bytes", maxErr.Limit)), true
@@ -203,13 +219,34 @@ func problemFor(k problemKind, detail string) Problem {
 	return Problem{Type: k.typeURI(), Title: k.title, Status: k.status, Detail: detail}
 }
 
-// detailOf uses the domain's own message, which says what went wrong, unless the error is the
-// bare sentinel, whose message is only its name.
+// detailOf uses the domain's own message, which says what went wrong, without Go's package
+// prefixes, which mean nothing to a client: "questionnaire: version is published: ..." says
+// "version is published: ...". The auth package's sentinels only name the class of failure,
+// which the title already says, so they go entirely: "auth: unauthorized: token expired" says
+// "token expired". A bare sentinel has no detail.
 func detailOf(err, sentinel error) string {
 	if err == sentinel {
 		return ""
 	}
-	return err.Error()
+	msg, name := err.Error(), sentinel.Error()
+	short := name
+	if pkg, rest, ok := strings.Cut(name, ": "); ok && !strings.Contains(pkg, " ") {
+		short = rest
+		if pkg == "auth" {
+			short = ""
+		}
+	}
+	if short == "" {
+		msg = strings.TrimPrefix(msg, name+": ")
+		msg = strings.TrimSuffix(msg, ": "+name)
+		msg = strings.ReplaceAll(msg, ": "+name+": ", ": ")
+	} else {
+		msg = strings.ReplaceAll(msg, name, short)
+	}
+	if msg == name {
+		return ""
+	}
+	return msg
 }
 
 // renderErrors is the outermost error boundary: it writes every error as problem+json, logs

@@ -136,3 +136,20 @@ func TestIdempotencyKeyRaceThroughTwoInstances(t *testing.T) {
 		t.Fatalf("%d verdicts from 16 attempts with one key, want 1", n)
 	}
 }
+
+// TestImportDoesNotBypassReview: once a sheet is submitted, an answers import that would change
+// it is refused, row by row (a coordinator's revision needs a reason, like an expert's), while
+// importing what it already holds writes nothing and succeeds.
+func TestImportDoesNotBypassReview(t *testing.T) {
+	env, _, _ := submittedSheet(t)
+	coord, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: "r1"})
+	res := coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/r1/answers/import", ContentType: "text/csv", Body: "country,indicator,option\nAT,LMM_2,no\n"})
+	if got := fieldsOf(t, res); res.Status != 400 || len(got) != 1 || got[0] != "row 2: country" {
+		t.Fatalf("changing a submitted sheet by import: %d %v", res.Status, got)
+	}
+	res = coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/r1/answers/import", ContentType: "text/csv", Body: "country,indicator,option\nAT,LMM_2,yes\n"})
+	want(t, res, 200, "re-importing what the sheet holds")
+	if res.JSON(t)["written"] != float64(0) {
+		t.Fatalf("re-import wrote: %s", res.Body)
+	}
+}

@@ -89,6 +89,10 @@ func (m *Metrics) setBuildInfo(version string) {
 	m.build.WithLabelValues(version, runtime.Version()).Set(1)
 }
 
+// Handler serves the metrics in Prometheus' text format, for a listener of their own
+// (Config.SeparateMetrics).
+func (m *Metrics) Handler() http.Handler { return m.handler() }
+
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
 }

@@ -218,7 +218,16 @@ func roundProblem(err error) (Problem, bool) {
 	var ie *round.IncompleteError
 	var se *round.StaleError
 	var sre *round.StaleRoundError
+	var le *round.LimitError
 	switch {
+	case errors.As(err, &le):
+		k := kindUnprocessable
+		if le.TooLarge {
+			k = kindTooLarge
+		}
+		p := problemFor(k, "the file passes a limit of the import; nothing was written")
+		p.Errors = []FieldError{{Field: le.Field, Reason: le.Reason}}
+		return p, true
 	case errors.As(err, &ve):
 		p := problemFor(kindValidation, "the request has invalid fields")
 		for _, f := range ve.Problems {
@@ -416,6 +425,10 @@ func (s *Server) handleImportAnswers(c *echo.Context) error {
 		return newProblem(kindMediaType, "send the answers as text/csv or as an XLSX workbook, or name the format with ?format=csv|xlsx",
 			FieldError{Field: "format", Reason: "must be csv or xlsx"})
 	}
+	// The caller's right comes first: nobody without it makes the service read a byte.
+	if err := s.rounds.AuthorizeImport(c.Request().Context(), principal(c), c.Param("round")); err != nil {
+		return err
+	}
 	rows, err := round.ParseImport(c.Request().Body, format)
 	if err != nil {
 		return err
@@ -553,16 +566,22 @@ func (s *Server) handlePutAnswer(c *echo.Context) error {
 	return renderAnswer(c, http.StatusOK, a)
 }
 
+// handleConfirmAnswer confirms one carried answer. If-Match is required before anything is
+// done: without it the service would take the path segment for a group and confirm all of it
+// (groups are confirmed through .../confirm of the sheet, which names them in the body).
 func (s *Server) handleConfirmAnswer(c *echo.Context) error {
-	v, err := ifMatchVersion(c)
+	v, err := requireIfMatch(c)
 	if err != nil {
 		return err
 	}
-	sh, _, err := s.rounds.Confirm(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), v)
+	sh, _, err := s.rounds.Confirm(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), &v)
 	if err != nil {
 		return err
 	}
 	a := sh.Answer(c.Param("indicator"))
+	if a == nil {
+		return errors.New("confirm: the answer is missing from the sheet after the write")
+	}
 	setVersionETag(c, a.Version)
 	return c.JSON(http.StatusOK, toAnswerResponse(a))
 }

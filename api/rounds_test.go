@@ -46,6 +46,19 @@ func openRound(t *testing.T, env *apitest.Env, id, previous string) {
 	}
 }
 
+// closeRound closes an open round, so that the next round can carry its answers forward.
+func closeRound(t *testing.T, env *apitest.Env, id string) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := env.App.Rounds.Round(ctx, systemAdmin, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Rounds.SetStatus(ctx, systemAdmin, id, round.StatusClosed, r.Version); err != nil {
+		t.Fatalf("close round: %v", err)
+	}
+}
+
 func answerPath(roundID, country, indicator string) string {
 	return "/v1/rounds/" + roundID + "/countries/" + country + "/answers/" + indicator
 }
@@ -195,6 +208,7 @@ func TestCarryForwardOverHTTP(t *testing.T) {
 	law := map[string]any{"kind": "law", "title": "Act 2020", "url": "https://example.org/2020"}
 	expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Body: map[string]any{"option": "full", "sources": []any{law}}, Header: ifMatch(`"0"`)})
 	expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_2"), Body: map[string]any{"option": "yes"}, Header: ifMatch(`"0"`)})
+	closeRound(t, env, "r1")
 	openRound(t, env, "r2", "r1")
 	if _, err := env.App.Auth.Grant(context.Background(), systemAdmin, expertUser.ID, auth.Assignment{Role: auth.RoleExpert, Round: "r2", Country: "AT"}, 0); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,9 @@ func (s *Server) routes() {
 	e.GET("/livez", s.handleLive)
 	e.GET("/healthz", s.handleLive)
 	e.GET("/readyz", s.handleReady)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if !s.separateMetrics {
+		e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	}
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
 	e.GET("/docs/:asset", s.handleDocsAsset)

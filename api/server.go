@@ -45,6 +45,12 @@ type Config struct {
 	Idempotency IdempotencyStore
 	// Webhooks manages the notification webhooks (admins only).
 	Webhooks *notify.Service
+	// SeparateMetrics leaves /metrics off the API's routes: cmd serves Metrics.Handler on a
+	// listen address of its own, so that whoever reaches the API cannot read them.
+	SeparateMetrics bool
+	// CORSOrigins lists the origins (scheme://host[:port]) whose browser pages may call the
+	// API; empty allows none (same-origin only).
+	CORSOrigins []string
 }
 
 // Server is the HTTP API.
@@ -63,8 +69,10 @@ type Server struct {
 	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
 	bodyLimit   int64
 	largeBodies map[string]int64
-	classify    func(error) error
-	idempotency IdempotencyStore
+	// separateMetrics: /metrics is served elsewhere, not by this router.
+	separateMetrics bool
+	classify        func(error) error
+	idempotency     IdempotencyStore
 	// sheets keeps rendered sheets (sheetcache.go).
 	sheets   *renderedSheets
 	version  string
@@ -89,23 +97,24 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		echo:           echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
-		logger:         cfg.Logger,
-		store:          cfg.Store,
-		metrics:        cfg.Metrics,
-		docs:           docs,
-		auth:           cfg.Auth,
-		audit:          cfg.Audit,
-		rounds:         cfg.Rounds,
-		questionnaires: cfg.Questionnaires,
-		people:         cfg.People,
-		bodyLimit:      cfg.BodyLimit,
-		largeBodies:    map[string]int64{},
-		classify:       cfg.ClassifyError,
-		idempotency:    cfg.Idempotency,
-		sheets:         newRenderedSheets(DefaultRenderedSheetBytes),
-		version:        cfg.Version,
-		webhooks:       cfg.Webhooks,
+		echo:            echo.NewWithConfig(echo.Config{Logger: cfg.Logger}),
+		logger:          cfg.Logger,
+		store:           cfg.Store,
+		metrics:         cfg.Metrics,
+		docs:            docs,
+		auth:            cfg.Auth,
+		audit:           cfg.Audit,
+		rounds:          cfg.Rounds,
+		questionnaires:  cfg.Questionnaires,
+		people:          cfg.People,
+		bodyLimit:       cfg.BodyLimit,
+		largeBodies:     map[string]int64{},
+		classify:        cfg.ClassifyError,
+		separateMetrics: cfg.SeparateMetrics,
+		idempotency:     cfg.Idempotency,
+		sheets:          newRenderedSheets(DefaultRenderedSheetBytes),
+		version:         cfg.Version,
+		webhooks:        cfg.Webhooks,
 	}
 	if s.version == "" {
 		s.version = "unknown"
@@ -117,9 +126,17 @@ func New(cfg Config) (*Server, error) {
 	s.echo.Pre(
 		withRequestID(),
 		accessLog(cfg.Logger, cfg.Metrics),
+		securityHeaders,
 		s.renderErrors(),
 		recoverPanics(),
 	)
+	if len(cfg.CORSOrigins) > 0 {
+		cors, err := corsAllowList(cfg.CORSOrigins)
+		if err != nil {
+			return nil, err
+		}
+		s.echo.Pre(cors)
+	}
 	s.echo.Use(s.limitBody)
 	s.routes()
 	return s, nil

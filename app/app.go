@@ -41,6 +41,10 @@ type Options struct {
 	Mail mail.Config
 	// Notify configures webhook deliveries (app/notify.go).
 	Notify NotifyOptions
+	// CORSOrigins lists the origins whose browser pages may call the API (none when empty).
+	CORSOrigins []string
+	// SeparateMetrics leaves /metrics off the API; the caller serves Metrics.Handler elsewhere.
+	SeparateMetrics bool
 }
 
 // App is an assembled service.
@@ -118,7 +122,8 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store, People: peopleSvc,
-		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks,
+		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks, CORSOrigins: opts.CORSOrigins,
+		SeparateMetrics: opts.SeparateMetrics,
 	})
 	if err != nil {
 		return nil, err

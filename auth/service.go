@@ -153,7 +153,9 @@ func (s *Service) Login(ctx context.Context, email, password, clientAddr string)
 		return fail()
 	}
 	if su.Disabled {
-		return Session{}, fmt.Errorf("%w: user is disabled", ErrUnauthorized)
+		// The same answer as a wrong password: telling a disabled account apart would confirm
+		// both that the account exists and that the password was right.
+		return fail()
 	}
 	if s.hasher.NeedsRehash(su.PasswordHash) {
 		s.rehash(ctx, su.ID, password)
@@ -224,8 +226,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Session, er
 	return s.startSession(ctx, su.User, rec.SessionStart, rec.Family, now)
 }
 
-// Logout ends the session of refreshToken. An unknown token is not an error: logging out
-// twice is harmless.
+// Logout ends the session of refreshToken and every access token the user holds: it revokes the
+// refresh family and moves the user's SessionsNotBefore to now, which Authenticate and Refresh
+// check, so that a copied access token stops working at once rather than when it expires. That
+// signs the user out on every device. An unknown token is not an error: logging out twice is
+// harmless.
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	rec, err := s.store.TokenByHash(ctx, hashToken(refreshToken))
 	if errors.Is(err, ErrNotFound) || (err == nil && rec.Kind != TokenRefresh) {
@@ -234,7 +239,21 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.RevokeFamily(ctx, rec.Family, s.now().UTC())
+	now := s.now().UTC()
+	if err := s.store.RevokeFamily(ctx, rec.Family, now); err != nil {
+		return err
+	}
+	_, err = s.update(withActor(ctx, rec.UserID), rec.UserID, 0, "user.logout", func(su *StoredUser) error {
+		if !su.SessionsNotBefore.Before(now) {
+			return errUnchanged
+		}
+		su.SessionsNotBefore = now
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil // the user is gone; nothing is left to sign out
+	}
+	return err
 }
 
 // validToken reads the record of a one-time token and checks its kind, family and expiry; it
@@ -267,14 +286,22 @@ func (s *Service) validToken(ctx context.Context, hash string, now time.Time, ki
 
 // Authenticate verifies an access token and returns its principal, with the user's current
 // assignments: one point read, so a disabled user or a revoked assignment takes effect at once.
+//
+// A token issued before the user's SessionsNotBefore (set by a sign-out, a password change or
+// reset, disabling) is refused: the user's record is the one place that ends every access token
+// already issued, on every instance, without a denylist. An instance trusts its copy of a user
+// for up to a second (see the store), so another instance refuses such a token within that.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (Principal, error) {
-	userID, err := s.tokens.Verify(accessToken)
+	userID, issued, err := s.tokens.VerifyIssued(accessToken)
 	if err != nil {
 		return Principal{}, err
 	}
 	su, err := s.activeUser(ctx, userID)
 	if err != nil {
 		return Principal{}, err
+	}
+	if issued.Before(su.SessionsNotBefore.Truncate(time.Millisecond)) {
+		return Principal{}, fmt.Errorf("%w: access token issued before the user signed out or changed password", ErrUnauthorized)
 	}
 	return su.Principal(), nil
 }

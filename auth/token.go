@@ -178,7 +178,7 @@ func (t *Tokens) Issue(userID string) (string, time.Time, error) {
 	exp := now.Add(t.cfg.TTL)
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
-	claims := jwt.RegisteredClaims{
+	claims := accessClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    t.cfg.Issuer,
 		Subject:   userID,
 		Audience:  jwt.ClaimStrings{t.cfg.Audience},
@@ -186,7 +186,7 @@ func (t *Tokens) Issue(userID string) (string, time.Time, error) {
 		NotBefore: jwt.NewNumericDate(now),
 		IssuedAt:  jwt.NewNumericDate(now),
 		ID:        hex.EncodeToString(jti),
-	}
+	}, IssuedAtMS: t.cfg.Now().UTC().UnixMilli()}
 	tok := jwt.NewWithClaims(signingMethod, claims)
 	tok.Header["kid"] = t.cfg.Keys.signing.ID
 	s, err := tok.SignedString(t.cfg.Keys.signing.Secret)
@@ -196,25 +196,45 @@ func (t *Tokens) Issue(userID string) (string, time.Time, error) {
 	return s, exp, nil
 }
 
+// accessClaims are an access token's claims: the registered ones, and the issue time in
+// milliseconds, since iat has whole seconds and a sign-out must end the tokens issued before it
+// in the same second but not those issued after it.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	IssuedAtMS int64 `json:"iat_ms,omitempty"`
+}
+
 // Verify checks token and returns its subject. Every failure wraps ErrUnauthorized with the
 // reason (for logs; clients get a plain 401).
 func (t *Tokens) Verify(token string) (string, error) {
-	var claims jwt.RegisteredClaims
+	sub, _, err := t.VerifyIssued(token)
+	return sub, err
+}
+
+// VerifyIssued is Verify that also returns when the token was issued (to the millisecond, or
+// to the second for a token without iat_ms), for checks against a user's sign-out time.
+func (t *Tokens) VerifyIssued(token string) (string, time.Time, error) {
+	var claims accessClaims
 	_, err := t.parser.ParseWithClaims(token, &claims, t.key)
 	if err != nil {
-		return "", fmt.Errorf("%w: access token: %w", ErrUnauthorized, err)
+		return "", time.Time{}, fmt.Errorf("%w: access token: %w", ErrUnauthorized, err)
 	}
 	// The parser checks presence of exp and, when present, iss, aud, nbf and iat; these three
 	// must be present too.
 	switch {
 	case claims.Subject == "":
-		return "", fmt.Errorf("%w: access token: no subject", ErrUnauthorized)
+		return "", time.Time{}, fmt.Errorf("%w: access token: no subject", ErrUnauthorized)
 	case claims.ID == "":
-		return "", fmt.Errorf("%w: access token: no jti", ErrUnauthorized)
+		return "", time.Time{}, fmt.Errorf("%w: access token: no jti", ErrUnauthorized)
 	case claims.NotBefore == nil || claims.IssuedAt == nil:
-		return "", fmt.Errorf("%w: access token: no nbf or iat", ErrUnauthorized)
+		return "", time.Time{}, fmt.Errorf("%w: access token: no nbf or iat", ErrUnauthorized)
 	}
-	return claims.Subject, nil
+	issued := claims.IssuedAt.Time
+	// iat_ms refines iat within its second; anything else (a forged value elsewhere) is ignored.
+	if ms := time.UnixMilli(claims.IssuedAtMS); claims.IssuedAtMS != 0 && ms.Truncate(time.Second).Equal(issued.Truncate(time.Second)) {
+		issued = ms
+	}
+	return claims.Subject, issued, nil
 }
 
 // key picks the verification key by the header's kid; the algorithm was already pinned by the

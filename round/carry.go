@@ -15,9 +15,20 @@ import (
 // indicators by their stable code. An indicator the expert already answered, or whose previous
 // answer no longer fits the new version (an option that was removed, a range that shrank), is
 // left for the expert. It is idempotent: a second run finds nothing left to carry.
+//
+// The previous round must be closed or published: answers still being written are not a
+// baseline. (Who may name it is checked when it is named: checkRoundInput.)
 func (s *Service) carryForward(ctx context.Context, r *Round) error {
 	if r.Previous == "" {
 		return nil
+	}
+	prevRound, err := s.rounds.Round(ctx, r.Previous)
+	if err != nil {
+		return err
+	}
+	if prevRound.Status != StatusClosed && prevRound.Status != StatusPublished {
+		return fmt.Errorf("%w: answers carry forward only from a closed or published round; round %s is %s",
+			ErrInvalidTransition, prevRound.ID, prevRound.Status)
 	}
 	_, inst, err := s.instrument(ctx, r)
 	if err != nil {
@@ -89,6 +100,9 @@ func (s *Service) Confirm(ctx context.Context, p auth.Principal, roundID, countr
 			if ifVersion == nil {
 				return nil, nil, fmt.Errorf("send If-Match with the answer's ETag: %w", ErrPreconditionRequired)
 			}
+		} else if ifVersion != nil {
+			// An If-Match names one answer's version: a group has none.
+			return nil, nil, fmt.Errorf("%q is not an indicator of the questionnaire: %w", target, ErrNotFound)
 		} else if codes, ok = indicatorsUnder(def, target); !ok {
 			return nil, nil, fmt.Errorf("%q is neither an indicator nor a group of the questionnaire: %w", target, ErrNotFound)
 		}

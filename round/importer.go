@@ -1,6 +1,8 @@
 package round
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -9,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/xuri/excelize/v2"
 
@@ -32,18 +33,122 @@ type ImportRow struct {
 	Values map[string]string
 }
 
-// maxImportRows bounds one import; a 200-country, 500-indicator round with two sources per
-// answer fits.
-const maxImportRows = 250000
+// Caps on one import, checked while the file is read so that a hostile or broken file is
+// refused before it costs memory: rows (a 200-country, 500-indicator round with two sources per
+// answer fits), cells per row (the known columns with room for stray empty ones), bytes per cell
+// (the longest text field, 20,000 characters of up to 4 bytes, with room), bytes per physical
+// CSV line, and an XLSX workbook's total unzipped size (worksheets above
+// maxImportXMLInMemory are unzipped to temporary files, not memory).
+const (
+	maxImportRows        = 250000
+	maxImportFields      = 64
+	maxImportCellBytes   = 128 << 10
+	maxImportLineBytes   = maxImportFields * 32 << 10 // 2 MiB
+	maxImportUnzipped    = 128 << 20
+	maxImportXMLInMemory = 8 << 20
+	// maxImportSharedStrings bounds a workbook's shared-string table, which excelize indexes
+	// whole before the first cell is read (a million entries cost seconds of CPU and about 200
+	// MB): two distinct strings per row allowed is far above real answer files.
+	maxImportSharedStrings = 2 * maxImportRows
+)
+
+// ErrTooLarge refuses a file whose expanded size passes a cap (an XLSX that unzips beyond the
+// limit); the API answers 413.
+var ErrTooLarge = errors.New("too large")
+
+// LimitError refuses a file that passes one of the import's caps, naming where: the API
+// answers 413 when TooLarge (the file expands beyond what the service reads) and 422 otherwise.
+type LimitError struct {
+	Field    string
+	Reason   string
+	TooLarge bool
+}
+
+func (e *LimitError) Error() string { return e.Field + ": " + e.Reason }
+
+// Is makes a LimitError match ErrTooLarge when it is about size.
+func (e *LimitError) Is(target error) bool { return e.TooLarge && target == ErrTooLarge }
+
+// lineLimit fails a read once a physical line passes max bytes, so that a CSV "row" of millions
+// of commas is refused after max bytes instead of being split into millions of fields.
+//
+// It also fails once a line holds more than maxCommas commas: the CSV reader splits a whole line
+// before it returns, so 2 MiB of commas would still become 2 million fields (129 MB and seconds
+// of CPU, measured); no real row comes near 65,536 commas, even in quoted text.
+type lineLimit struct {
+	r         io.Reader
+	max       int
+	maxCommas int
+	line      int // bytes since the last newline
+	commas    int // commas since the last newline
+	no        int // physical line number, for the message
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := range p[:n] {
+		switch b {
+		case '\n':
+			l.line, l.commas, l.no = 0, 0, l.no+1
+			continue
+		case ',':
+			l.commas++
+		}
+		l.line++
+		if l.line > l.max {
+			return i, &LimitError{Field: fmt.Sprintf("line %d", l.no+1), Reason: fmt.Sprintf("a line of the file is longer than %d bytes", l.max)}
+		}
+		if l.commas > l.maxCommas {
+			return i, &LimitError{Field: fmt.Sprintf("line %d", l.no+1), Reason: fmt.Sprintf("a line of the file holds more than %d commas", l.maxCommas)}
+		}
+	}
+	return n, err
+}
+
+// checkRecord applies the per-row caps to one record (line is its row number).
+func checkRecord(rec []string, line int) error {
+	if len(rec) > maxImportFields {
+		return &LimitError{Field: fmt.Sprintf("row %d", line), Reason: fmt.Sprintf("has %d cells; at most %d per row", len(rec), maxImportFields)}
+	}
+	for i, v := range rec {
+		if len(v) > maxImportCellBytes {
+			return &LimitError{Field: fmt.Sprintf("row %d: column %d", line, i+1), Reason: fmt.Sprintf("a cell holds at most %d bytes", maxImportCellBytes)}
+		}
+		if r, ok := controlRune(v); ok {
+			return &ValidationError{Problems: []FieldError{{fmt.Sprintf("row %d: column %d", line, i+1), fmt.Sprintf("holds the control character %U; remove it", r)}}}
+		}
+	}
+	return nil
+}
+
+// controlRune returns the first control character of s other than tab and line breaks: C0
+// (NUL, ESC, ...), DEL, C1 and Unicode's line and paragraph separators have no place in survey
+// text and break exports, logs and terminals.
+func controlRune(s string) (rune, bool) {
+	for _, r := range s {
+		if r == '\t' || r == '\n' || r == '\r' {
+			continue
+		}
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+var errTooManyRows = &LimitError{Field: "file", Reason: fmt.Sprintf("at most %d rows per import", maxImportRows)}
 
 // ParseImport reads answers in the long format from CSV or XLSX (the first sheet). The header
 // row names the columns, in any order; unknown columns are refused so that a typo cannot drop
-// data silently.
+// data silently. The file is read as a stream, row by row, and refused at the first cap it
+// passes (see LimitError); a read error of r itself (a body over the request limit, a client
+// gone) is returned as it is, not as a format problem.
 func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 	var records [][]string
 	switch format {
 	case "csv":
-		cr := csv.NewReader(r)
+		ll := &lineLimit{r: r, max: maxImportLineBytes, maxCommas: 1 << 16}
+		cr := csv.NewReader(ll)
 		cr.FieldsPerRecord = -1
 		cr.ReuseRecord = false
 		for {
@@ -51,29 +156,25 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
+			var pe *csv.ParseError
+			if err != nil && !errors.As(err, &pe) {
+				return nil, err // the reader's own failure: a cap, the body limit, a broken connection
+			}
 			if err != nil {
-				return nil, &ValidationError{Problems: []FieldError{{"file", "not valid CSV: " + err.Error()}}}
+				return nil, &ValidationError{Problems: []FieldError{{"file", "not valid CSV: " + pe.Err.Error() + fmt.Sprintf(" (line %d)", pe.Line)}}}
 			}
-			records = append(records, rec)
-			if len(records) > maxImportRows+1 {
-				return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("at most %d rows per import", maxImportRows)}}}
+			if len(records) >= maxImportRows+1 {
+				return nil, errTooManyRows
 			}
+			if err := checkRecord(rec, len(records)+1); err != nil {
+				return nil, err
+			}
+			records = append(records, compact(rec))
 		}
 	case "xlsx":
-		f, err := excelize.OpenReader(r)
-		if err != nil {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook: " + err.Error()}}}
-		}
-		defer f.Close()
-		sheets := f.GetSheetList()
-		if len(sheets) == 0 {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "the workbook has no sheet"}}}
-		}
-		if records, err = f.GetRows(sheets[0]); err != nil {
-			return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet: " + err.Error()}}}
-		}
-		if len(records) > maxImportRows+1 {
-			return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("at most %d rows per import", maxImportRows)}}}
+		var err error
+		if records, err = readWorkbook(r); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, &ValidationError{Problems: []FieldError{{"format", "must be csv or xlsx"}}}
@@ -110,9 +211,10 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 		empty := true
 		for name, col := range index {
 			if col > 0 && col-1 < len(rec) {
-				v := strings.TrimSpace(rec[col-1])
-				row.Values[name] = v
-				empty = empty && v == ""
+				if v := strings.TrimSpace(rec[col-1]); v != "" {
+					row.Values[name] = v // absent means empty: less memory on sparse rows
+					empty = false
+				}
 			}
 		}
 		if !empty {
@@ -120,6 +222,124 @@ func ParseImport(r io.Reader, format string) ([]ImportRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// compact drops a record's trailing empty cells (spreadsheets pad rows to the widest one).
+func compact(rec []string) []string {
+	for len(rec) > 0 && rec[len(rec)-1] == "" {
+		rec = rec[:len(rec)-1]
+	}
+	return rec
+}
+
+// checkWorkbookParts refuses a workbook before excelize opens it when its parts unzip beyond
+// the limit (by their declared sizes, which the zip reader holds them to) or its shared-string
+// table has more entries than maxImportSharedStrings (counted by scanning the table's bytes,
+// which is fast, rather than parsing it).
+func checkWorkbookParts(body []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	var total uint64
+	var sst *zip.File
+	for _, f := range zr.File {
+		total += f.UncompressedSize64
+		if strings.EqualFold(f.Name, "xl/sharedStrings.xml") {
+			sst = f
+		}
+	}
+	if total > maxImportUnzipped {
+		return &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook unzips to more than %d bytes", maxImportUnzipped), TooLarge: true}
+	}
+	if sst == nil {
+		return nil
+	}
+	rc, err := sst.Open()
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	defer rc.Close()
+	n, err := countSharedStrings(rc)
+	if err != nil {
+		return &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	if n > maxImportSharedStrings {
+		return &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook's shared-string table has more than %d entries", maxImportSharedStrings), TooLarge: true}
+	}
+	return nil
+}
+
+// countSharedStrings counts the entries of a shared-string table by their closing tags ("</si>",
+// "</x:si>") and empty ones ("<si/>"); a prefixed opening tag counts too, which only errs on the
+// side of refusing.
+func countSharedStrings(r io.Reader) (int, error) {
+	buf := make([]byte, 64<<10)
+	n, carry := 0, 0
+	for {
+		m, err := io.ReadFull(r, buf[carry:])
+		m += carry
+		chunk := buf[:m]
+		n += bytes.Count(chunk, []byte("/si>")) + bytes.Count(chunk, []byte(":si>")) + bytes.Count(chunk, []byte("<si/>"))
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		// Keep the last 4 bytes so that a tag across two reads is counted once: they cannot
+		// hold a whole match, so nothing is counted twice.
+		carry = copy(buf, chunk[m-4:])
+	}
+}
+
+// readWorkbook streams the first sheet of an XLSX workbook, with the unzip caps set so that a
+// zip bomb is refused before it is expanded and large parts go to temporary files.
+func readWorkbook(r io.Reader) ([][]string, error) {
+	// excelize reads the whole file first anyway; reading it here keeps a failure of r itself
+	// (the body limit, a client gone) apart from a broken workbook.
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWorkbookParts(body); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{UnzipSizeLimit: maxImportUnzipped, UnzipXMLSizeLimit: maxImportXMLInMemory})
+	if err != nil {
+		if strings.Contains(err.Error(), "unzip size") {
+			return nil, &LimitError{Field: "file", Reason: fmt.Sprintf("the workbook unzips to more than %d bytes", maxImportUnzipped), TooLarge: true}
+		}
+		return nil, &ValidationError{Problems: []FieldError{{"file", "not a valid XLSX workbook"}}}
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "the workbook has no sheet"}}}
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet"}}}
+	}
+	defer rows.Close()
+	var records [][]string
+	for rows.Next() {
+		if len(records) >= maxImportRows+1 {
+			return nil, errTooManyRows
+		}
+		rec, err := rows.Columns()
+		if err != nil {
+			return nil, &ValidationError{Problems: []FieldError{{"file", fmt.Sprintf("cannot read row %d of the first sheet", len(records)+1)}}}
+		}
+		if err := checkRecord(rec, len(records)+1); err != nil {
+			return nil, err
+		}
+		records = append(records, compact(rec))
+	}
+	if err := rows.Error(); err != nil {
+		return nil, &ValidationError{Problems: []FieldError{{"file", "cannot read the first sheet"}}}
+	}
+	return records, nil
 }
 
 // importedNAReason stands in for the reason of an imported not-applicable answer that has none.
@@ -139,14 +359,15 @@ type importedAnswer struct {
 	input AnswerInput
 }
 
-// ImportAnswers writes past answers into a round, for back-filling earlier years. Every row is
-// validated first, against the instrument, the round's countries and skip logic, and nothing is
-// written when any row is invalid. Then each sheet gets one log entry holding all its changed
-// answers; answers already as imported are skipped, so importing the same file twice writes
-// nothing the second time.
-//
-// progress, when not nil, is told how many sheets are written out of how many, as they are.
-func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow, progress func(done, total int)) (*ImportResult, error) {
+// AuthorizeImport tells whether p may import answers into the round now, without reading any
+// file: callers check it before they parse an upload, so that nobody without the right can make
+// the service read one.
+func (s *Service) AuthorizeImport(ctx context.Context, p auth.Principal, roundID string) error {
+	_, err := s.importTarget(ctx, p, roundID)
+	return err
+}
+
+func (s *Service) importTarget(ctx context.Context, p auth.Principal, roundID string) (*Round, error) {
 	if err := p.Can(auth.ManageRound, auth.Scope{Round: roundID}); err != nil {
 		return nil, err
 	}
@@ -156,6 +377,22 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	}
 	if r.Status == StatusPublished {
 		return nil, fmt.Errorf("round %s is published: %w", r.ID, ErrNotEditable)
+	}
+	return r, nil
+}
+
+// ImportAnswers writes past answers into a round, for back-filling earlier years. Every row is
+// validated first, against the instrument, the round's countries and skip logic, and nothing is
+// written when any row is invalid. Then each sheet, in country order, gets one log entry holding
+// all its changed answers; answers already as imported are skipped, so importing the same file
+// twice writes nothing the second time, and an import that failed part-way completes when run
+// again.
+//
+// progress, when not nil, is told how many sheets are written out of how many, as they are.
+func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID string, rows []ImportRow, progress func(done, total int)) (*ImportResult, error) {
+	r, err := s.importTarget(ctx, p, roundID)
+	if err != nil {
+		return nil, err
 	}
 	_, inst, err := s.instrument(ctx, r)
 	if err != nil {
@@ -186,29 +423,21 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 	}
 	res := &ImportResult{Rows: len(rows)}
 	written := make([]int, len(countries))
-	var doneMu sync.Mutex
-	done := 0
-	err = forEachCountry(ctx, countries, func(i int, country string) error {
-		defer func() {
-			if progress != nil {
-				doneMu.Lock()
-				done++
-				progress(done, len(countries))
-				doneMu.Unlock()
-			}
-		}()
+	// Sheets are written one after the other, in country order, so that a failure part-way
+	// (the store gone, the process killed) leaves the first sheets imported and the rest as
+	// they were; running the same import again skips what is there and completes it.
+	for i, country := range countries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		_, err := s.sheets.UpdateSheet(ctx, r.ID, country, func(sh *Sheet) (*Change, error) {
-			if sh.Status == SheetLocked {
-				return nil, fmt.Errorf("sheet %s was locked during the import: %w", sh.ID(), ErrLocked)
-			}
 			change := &Change{Action: "answers.import"}
 			for _, code := range sortedCodes(byCountry[country]) {
 				in := byCountry[country][code].input
 				next := Answer{Indicator: code, Option: in.Option, Value: in.Value, Text: in.Text,
 					NotApplicable: in.NotApplicable, NAReason: in.NAReason, Comment: in.Comment, Sources: in.Sources}
 				if cur := sh.Answer(code); cur != nil {
-					if !cur.Carried && cur.Content().Equal(next.Content()) && cur.NAReason == next.NAReason &&
-						cur.Comment == next.Comment && sameSources(cur.Sources, next.Sources) {
+					if importUnchanged(cur, &next) {
 						continue
 					}
 					next.Previous = cur.Previous
@@ -220,6 +449,9 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 			if len(change.Answers) == 0 {
 				return nil, nil
 			}
+			if !importable(sh.Status) {
+				return nil, fmt.Errorf("sheet %s became %s during the import; in review, answers change only by revision, with a reason: %w", sh.ID(), sh.Status, ErrNotEditable)
+			}
 			// Validation refused every answer that does not apply, but for those marked not
 			// applicable; those are kept, flagged, like answers a later change excludes.
 			change.Answers, _ = flagApplicability(inst, sh, change.Answers)
@@ -228,10 +460,12 @@ func (s *Service) ImportAnswers(ctx context.Context, p auth.Principal, roundID s
 			}
 			return change, nil
 		})
-		return err
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(i+1, len(countries))
+		}
 	}
 	for i, country := range countries {
 		res.Answers += len(byCountry[country])
@@ -326,13 +560,31 @@ func (s *Service) parseRows(r *Round, inst *questionnaire.Compiled, rows []Impor
 	return out, problems
 }
 
+// importable tells whether an import may write to a sheet in this status: before its first
+// submission only. Afterwards its answers belong to the review workflow.
+func importable(st SheetStatus) bool { return st == SheetNotStarted || st == SheetInProgress }
+
+// importUnchanged tells whether an imported answer is what the sheet holds already.
+func importUnchanged(cur, next *Answer) bool {
+	return !cur.Carried && cur.Content().Equal(next.Content()) && cur.NAReason == next.NAReason &&
+		cur.Comment == next.Comment && sameSources(cur.Sources, next.Sources)
+}
+
 // importSheetProblems checks one sheet's imported answers together: each must apply given the
 // sheet's answers after the import, and the sheet must not be locked.
 func importSheetProblems(inst *questionnaire.Compiled, sh *Sheet, imported map[string]*importedAnswer) []FieldError {
 	var problems []FieldError
-	if sh.Status == SheetLocked {
+	if !importable(sh.Status) {
+		// Re-importing what a sheet in review already holds is fine (it writes nothing); a change
+		// would bypass the review, whose revisions need a reason for each answer.
 		for _, code := range sortedCodes(imported) {
-			problems = append(problems, FieldError{fmt.Sprintf("row %d: country", imported[code].line), "sheet " + sh.ID() + " is locked"})
+			in := imported[code].input
+			next := Answer{Indicator: code, Option: in.Option, Value: in.Value, Text: in.Text,
+				NotApplicable: in.NotApplicable, NAReason: in.NAReason, Comment: in.Comment, Sources: in.Sources}
+			if cur := sh.Answer(code); cur == nil || !importUnchanged(cur, &next) {
+				problems = append(problems, FieldError{fmt.Sprintf("row %d: country", imported[code].line),
+					fmt.Sprintf("sheet %s is %s: in review, answers change only by revision through the API, with a reason", sh.ID(), sh.Status)})
+			}
 		}
 		return problems
 	}

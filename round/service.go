@@ -51,7 +51,7 @@ func (s *Service) CreateRound(ctx context.Context, p auth.Principal, in RoundInp
 	if err := p.Can(auth.ManageRound, auth.Scope{}); err != nil {
 		return nil, err
 	}
-	if err := s.checkRoundInput(ctx, in); err != nil {
+	if err := s.checkRoundInput(ctx, p, in, ""); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
@@ -69,7 +69,9 @@ func (r *Round) setInput(in RoundInput) {
 	r.Previous, r.BlindReview, r.ReviewersPerAnswer = in.Previous, in.BlindReview, in.ReviewersPerAnswer
 }
 
-func (s *Service) checkRoundInput(ctx context.Context, in RoundInput) error {
+// checkRoundInput validates a round's settings; was is the previous round set before (empty for
+// a new round), since only a newly named previous round needs the caller's right to read it.
+func (s *Service) checkRoundInput(ctx context.Context, p auth.Principal, in RoundInput, was string) error {
 	problems := in.validate()
 	if in.Questionnaire != "" && in.QuestionnaireVer != "" {
 		if _, _, err := s.instruments.Published(ctx, in.Questionnaire, in.QuestionnaireVer); err != nil {
@@ -77,7 +79,10 @@ func (s *Service) checkRoundInput(ctx context.Context, in RoundInput) error {
 		}
 	}
 	if in.Previous != "" && slugRe.MatchString(in.Previous) {
-		if _, err := s.rounds.Round(ctx, in.Previous); errors.Is(err, ErrNotFound) {
+		// Carry-forward copies the previous round's answers and sources: naming a round whose
+		// answers the caller may not read would read them through this one. Such a round is
+		// answered as missing, so that its existence is not revealed either.
+		if _, err := s.rounds.Round(ctx, in.Previous); errors.Is(err, ErrNotFound) || (err == nil && in.Previous != was && p.Can(auth.ManageRound, auth.Scope{Round: in.Previous}) != nil) {
 			problems = append(problems, FieldError{"previous", "no such round"})
 		} else if err != nil {
 			return err
@@ -127,7 +132,7 @@ func (s *Service) UpdateRound(ctx context.Context, p auth.Principal, id string, 
 		return nil, &StaleRoundError{Current: cur}
 	}
 	in.ID = id
-	if err := s.checkRoundInput(ctx, in); err != nil {
+	if err := s.checkRoundInput(ctx, p, in, cur.Previous); err != nil {
 		return nil, err
 	}
 	if cur.Status == StatusPublished {

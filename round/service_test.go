@@ -85,6 +85,18 @@ func (f *fixture) openRound(t *testing.T, id, previous string) *round.Round {
 	return r
 }
 
+// closeRound closes an open round, so that the next can carry its answers forward.
+func (f *fixture) closeRound(t *testing.T, id string) {
+	t.Helper()
+	r, err := f.svc.Round(f.ctx, coordinator, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetStatus(f.ctx, coordinator, id, round.StatusClosed, r.Version); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 var lawSource = round.Source{Kind: "law", Title: "Aliens Employment Act", Reference: "§ 4", URL: "https://example.org/law", Accessed: "2026-02-01"}
@@ -264,6 +276,7 @@ func TestCarryForwardConfirmAndChange(t *testing.T) {
 	f.save(t, expertAT, "r1", "AT", "LMM_2", round.AnswerInput{Option: "yes"})
 	f.save(t, expertAT, "r1", "AT", "LMM_4", round.AnswerInput{Option: "50"})
 	f.save(t, expertAT, "r1", "AT", "FR_1", round.AnswerInput{Option: "none"})
+	f.closeRound(t, "r1")
 	f.openRound(t, "r2", "r1")
 
 	a, err := f.svc.Answer(f.ctx, expertAT, "r2", "AT", "LMM_1")

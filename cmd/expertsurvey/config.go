@@ -4,7 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/expertsurvey/expertsurvey/app"
@@ -30,6 +32,9 @@ type serveConfig struct {
 	SweepInterval   time.Duration
 	StoreTimeout    time.Duration
 	CacheBytes      int64
+	CORSOrigins     []string
+	MetricsAddr     string
+	AllowEmbedded   bool
 	Demo            bool
 	SMTPHost        string
 	SMTPPort        int
@@ -109,6 +114,30 @@ func (c *serveConfig) settings() []setting {
 		{"smtp-tls", "EXPERTSURVEY_SMTP_TLS", "starttls", "starttls (required upgrade) or tls (implicit TLS); plain text is not offered", str(&c.SMTPTLS)},
 		{"mail-link-base", "EXPERTSURVEY_MAIL_LINK_BASE", "http://127.0.0.1:8080/accept-invitation?token=", "where a token is redeemed: the link in a message is this followed by the token", str(&c.MailLinkBase)},
 		{"mail-language", "EXPERTSURVEY_MAIL_LANGUAGE", "en", "language of the messages: en or fr (others fall back to en)", str(&c.MailLanguage)},
+		{"cors-origins", "EXPERTSURVEY_CORS_ORIGINS", "", "origins (scheme://host[:port], comma-separated) whose browser pages may call the API; empty allows none", func(v string) error {
+			c.CORSOrigins = nil
+			for _, o := range strings.Split(v, ",") {
+				o = strings.TrimSpace(o)
+				if o == "" {
+					continue
+				}
+				u, err := url.Parse(o)
+				if o == "*" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+					return fmt.Errorf("want origins such as https://survey.example.org, got %q", o)
+				}
+				c.CORSOrigins = append(c.CORSOrigins, u.Scheme+"://"+u.Host)
+			}
+			return nil
+		}},
+		{"metrics-addr", "EXPERTSURVEY_METRICS_ADDR", "", "listen address of /metrics on its own (host:port); empty serves it on the API address in development and on 127.0.0.1:9090 in production", str(&c.MetricsAddr)},
+		{"allow-embedded-store", "EXPERTSURVEY_ALLOW_EMBEDDED_STORE", "false", "let production run on the embedded store (one process, no replication; refused otherwise)", func(v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false, got %q", v)
+			}
+			c.AllowEmbedded = b
+			return nil
+		}},
 		{"demo", "EXPERTSURVEY_DEMO", "false", "load the demo questionnaire, round and users at start (idempotent)", func(v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -139,6 +168,9 @@ func (c *serveConfig) settings() []setting {
 	}
 }
 
+// boolFlags are given bare on the command line (--demo), or as --demo=false.
+var boolFlags = map[string]bool{"demo": true, "allow-embedded-store": true}
+
 // parseServe fills the config from defaults, then the environment, then flags.
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
 	c := &serveConfig{}
@@ -150,10 +182,10 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 		if e := getenv(s.env); e != "" {
 			v = e
 		}
-		if s.flag == "demo" {
+		if boolFlags[s.flag] {
 			values[s.flag] = new(string)
 			*values[s.flag] = v
-			fs.BoolFunc(s.flag, s.usage+" (env "+s.env+")", func(string) error { *values["demo"] = "true"; return nil })
+			fs.BoolFunc(s.flag, s.usage+" (env "+s.env+")", func(b string) error { *values[s.flag] = b; return nil })
 			continue
 		}
 		values[s.flag] = fs.String(s.flag, v, s.usage+" (env "+s.env+")")
@@ -177,6 +209,14 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*s
 	if c.Demo && c.Env == "production" {
 		// Demo users share a published password: never in production.
 		return nil, fmt.Errorf("--demo / EXPERTSURVEY_DEMO: demo data (with its published password) is refused in production")
+	}
+	if c.Env == "production" && c.MongoURI == "" && !c.AllowEmbedded {
+		// The embedded store is one process without replication, and its wire port on loopback
+		// has no authentication: any local process could read password hashes.
+		return nil, fmt.Errorf("MONGODB_URI / --mongodb-uri: production needs a MongoDB deployment; the embedded store is refused unless --allow-embedded-store / EXPERTSURVEY_ALLOW_EMBEDDED_STORE is set")
+	}
+	if c.MetricsAddr == "" && c.Env == "production" {
+		c.MetricsAddr = "127.0.0.1:9090"
 	}
 	if c.LogFormat == "" {
 		c.LogFormat = "text"

@@ -160,6 +160,8 @@ func TestBadConfigurationIsRefusedAtStart(t *testing.T) {
 		{nil, []string{"extra"}, "unexpected argument"},
 		{map[string]string{"EXPERTSURVEY_ENV": "production", "EXPERTSURVEY_JWT_KEYS": "k1:" + strings.Repeat("QUJD", 11)}, []string{"--demo"}, "refused in production"},
 		{nil, []string{"--env", "production", "--demo"}, "refused in production"},
+		{nil, []string{"--cors-origins", "*"}, "want origins such as"},
+		{map[string]string{"EXPERTSURVEY_CORS_ORIGINS": "https://ok.example.org, survey.example.org"}, nil, "want origins such as"},
 	} {
 		getenv := func(k string) string { return tc.env[k] }
 		err := run(context.Background(), append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...), getenv, io.Discard, io.Discard)

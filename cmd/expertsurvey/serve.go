@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	a, err := app.New(store, app.Options{
 		Logger: logger, Metrics: metrics, BodyLimit: cfg.BodyLimit,
 		JWTKeys: cfg.JWTKeys, JWTIssuer: cfg.JWTIssuer, AccessTTL: cfg.AccessTTL, Production: cfg.Env == "production",
-		Version: buildVersion(),
+		Version: buildVersion(), CORSOrigins: cfg.CORSOrigins, SeparateMetrics: cfg.MetricsAddr != "",
 		Mail: mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, LinkBase: cfg.MailLinkBase, Language: cfg.MailLanguage},
 		Notify: notifyOptions(cfg),
@@ -68,8 +68,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpServer.Serve(ln) }()
+	var metricsServer *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			_ = httpServer.Close()
+			_ = store.Close(context.Background())
+			return fmt.Errorf("listen on %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go func() { serveErr <- metricsServer.Serve(mln) }()
+		logger.Info("metrics on their own address", "addr", "http://"+mln.Addr().String()+"/metrics")
+	}
 	logger.Info("listening", "addr", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs", "version", buildVersion())
 
 	prepared := make(chan error, 1)
@@ -140,6 +155,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		logger.Error("in-flight requests did not finish in time", "error", err.Error())
 		_ = httpServer.Close()
+	}
+	if metricsServer != nil {
+		_ = metricsServer.Close()
 	}
 	if err := store.Close(shutdownCtx); err != nil {
 		logger.Error("closing the store", "error", err.Error())
