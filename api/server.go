@@ -12,6 +12,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -30,6 +31,8 @@ type Config struct {
 	Audit audit.Reader
 	// Rounds runs rounds, sheets and answers.
 	Rounds *round.Service
+	// Publish serves snapshots, errata and published rounds.
+	Publish *publish.Service
 	// Questionnaires keeps the instruments and their versions.
 	Questionnaires *questionnaire.Service
 	// ClassifyError, when set, wraps the store adapter's failures in expertsurvey.ErrStoreUnavailable
@@ -51,6 +54,7 @@ type Server struct {
 	auth    *auth.Service
 	audit   audit.Reader
 	rounds  *round.Service
+	publish *publish.Service
 	// questionnaires keeps the instruments and their versions.
 	questionnaires *questionnaire.Service
 	// bodyLimit bounds request bodies; largeBodies raises it for file uploads, by route.
@@ -87,6 +91,7 @@ func New(cfg Config) (*Server, error) {
 		auth:           cfg.Auth,
 		audit:          cfg.Audit,
 		rounds:         cfg.Rounds,
+		publish:        cfg.Publish,
 		questionnaires: cfg.Questionnaires,
 		bodyLimit:      cfg.BodyLimit,
 		largeBodies:    map[string]int64{},

@@ -13,6 +13,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -42,11 +43,13 @@ type App struct {
 	// Questionnaires also gives the rounds their published instruments (Published).
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
-	store          *mongodb.Store
-	logger         *slog.Logger
-	metrics        *api.Metrics
-	now            func() time.Time
-	lockout        auth.LockoutPolicy
+	// Publish freezes locks into snapshots and serves published rounds.
+	Publish *publish.Service
+	store   *mongodb.Store
+	logger  *slog.Logger
+	metrics *api.Metrics
+	now     func() time.Time
+	lockout auth.LockoutPolicy
 }
 
 // ErrNoSigningKey refuses to start in production without configured JWT keys.
@@ -92,15 +95,16 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		return nil, err
 	}
 	rounds := round.NewService(store, store, questionnaires, opts.Now)
+	publisher := publish.NewService(publish.Config{Rounds: rounds, RoundStore: store, Sheets: store, Instruments: questionnaires, Store: store, Now: opts.Now})
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Publish: publisher, Idempotency: store,
 		ClassifyError: mongodb.Classify, Version: opts.Version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, store: store, logger: opts.Logger,
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, Publish: publisher, store: store, logger: opts.Logger,
 		metrics: opts.Metrics, now: opts.Now, lockout: lockout}, nil
 }
 
@@ -147,6 +151,9 @@ func (a *App) Prepare(ctx context.Context) error {
 	delay := 100 * time.Millisecond
 	for {
 		err := a.prepareOnce(ctx)
+		if err == nil {
+			a.completeLocks(ctx)
+		}
 		if err == nil || errors.Is(err, mongodb.ErrSchemaTooNew) {
 			return err
 		}
@@ -170,4 +177,16 @@ func (a *App) prepareOnce(ctx context.Context) error {
 		return err
 	}
 	return a.store.EnsureIndexes(ctx)
+}
+
+// completeLocks freezes the locks a stopped process left without their snapshot. A failure is
+// logged, not fatal: the next read or lock of such a sheet completes it too.
+func (a *App) completeLocks(ctx context.Context) {
+	n, err := a.Publish.CompleteLocks(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "completing interrupted locks", "error", err.Error())
+	}
+	if n > 0 {
+		a.logger.InfoContext(ctx, "locked sheets checked for their snapshots", "sheets", n)
+	}
 }

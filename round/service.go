@@ -25,6 +25,7 @@ type Service struct {
 	sheets      SheetStore
 	instruments Instruments
 	now         func() time.Time
+	freezer     Freezer // nil: locks are not frozen (see SetFreezer)
 }
 
 // NewService wires the service.
@@ -267,6 +268,9 @@ func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country 
 	}
 	sh, err := s.sheetOf(ctx, r, country)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.freeze(ctx, r, inst, sh); err != nil {
 		return nil, err
 	}
 	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh), Labels: labelsFor(p, r, sh)}, nil
