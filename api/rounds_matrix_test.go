@@ -229,6 +229,17 @@ var roundMatrixCases = []matrixCase{
 		},
 		want: coordinatorsOnly(409),
 	},
+	// Snapshots of AT's sheet, which was never locked: readers get 404 from the domain.
+	{op: "GET /v1/rounds/{round}/countries/{country}/snapshot", variant: "never locked", setup: roundWorld, request: inSheet("/snapshot"), want: signedIn(403).with(404, expertA, reviewerA, roundCoordinator, globalCoordinator, admin)},
+	{op: "GET /v1/rounds/{round}/countries/{country}/snapshot/verify", variant: "never locked", setup: roundWorld, request: inSheet("/snapshot/verify"), want: signedIn(403).with(404, expertA, reviewerA, roundCoordinator, globalCoordinator, admin)},
+	{op: "GET /v1/rounds/{round}/errata", setup: roundWorld, request: get("/v1/rounds/r1/errata"), want: roundManagers},
+	{
+		op: "POST /v1/rounds/{round}/lock", variant: "nothing ready", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/lock", Body: map[string]any{}}
+		},
+		want: coordinatorsOnly(200),
+	},
 }
 
 // coordinatorsOnly: the round's and global coordinators and admins get status, others 403.

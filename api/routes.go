@@ -91,4 +91,9 @@ func (s *Server) routes() {
 	v1.POST("/rounds/:round/countries/:country/approvals", s.handleApprovals, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/lock", s.handleLockSheet, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/reopen", s.handleReopenSheet, s.idempotent)
+	// --- snapshots, errata, publication (publish.go) ---
+	v1.POST("/rounds/:round/lock", s.handleLockSheets, s.idempotent)
+	v1.GET("/rounds/:round/countries/:country/snapshot", s.handleGetSnapshot)
+	v1.GET("/rounds/:round/countries/:country/snapshot/verify", s.handleVerifySnapshot)
+	v1.GET("/rounds/:round/errata", s.handleErrata)
 }
