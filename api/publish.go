@@ -77,7 +77,7 @@ type snapshotResponse struct {
 	Questionnaire        string                     `json:"questionnaire"`
 	QuestionnaireVersion string                     `json:"questionnaire_version"`
 	Revision             int                        `json:"revision"`
-	LockedBy             string                     `json:"locked_by"`
+	LockedBy             string                     `json:"locked_by,omitempty"`
 	LockedAt             time.Time                  `json:"locked_at"`
 	Reopened             *reopenResponse            `json:"reopened,omitempty"`
 	Answers              []snapshotAnswerResponse   `json:"answers"`

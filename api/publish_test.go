@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -168,4 +169,95 @@ func TestLockSnapshotVerifyAndErrata(t *testing.T) {
 	if !found {
 		t.Fatalf("no LMM_4 delta of -50 in %s", res.Body)
 	}
+}
+
+// TestPublishGatingAndThePublicAPI: a round is published only when every sheet is locked or
+// excluded with a reason; then the public reads it without a token, with ETags and 304s, and
+// nothing unpublished is visible.
+func TestPublishGatingAndThePublicAPI(t *testing.T) {
+	env := apitest.New(t)
+	publishMiniIndex(t, env)
+	ctx := context.Background()
+	if _, err := env.App.Rounds.CreateRound(ctx, systemAdmin, round.RoundInput{ID: "hidden", Name: "Draft", Questionnaire: "mini-index",
+		QuestionnaireVer: "1", Countries: []string{"AT"}}); err != nil {
+		t.Fatal(err)
+	}
+	w := newPublishWorld(t, env, "p1", "AT", "BE", "CZ")
+	r, err := env.App.Rounds.Round(ctx, systemAdmin, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := round.RoundInput{ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
+		ReferenceDate: r.ReferenceDate, Countries: r.Countries, PublicAnswers: true}
+	if _, err := env.App.Rounds.UpdateRound(ctx, systemAdmin, "p1", in, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	w.ready(t, "AT")
+	w.ready(t, "BE")
+	want(t, w.coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/p1/lock", Body: map[string]any{}}), 200, "bulk lock")
+	res := w.coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/p1/scores"})
+	want(t, res, 200, "live scores")
+	if res.JSON(t)["provisional"] != true {
+		t.Fatalf("live scores not marked provisional: %.200s", res.Body)
+	}
+
+	status := func(body map[string]any) *apitest.Response {
+		cur := w.coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/p1"})
+		return w.coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/p1/status", Header: etagOf(cur), Body: body})
+	}
+	want(t, status(map[string]any{"status": "closed"}), 200, "close")
+	res = status(map[string]any{"status": "published"})
+	want(t, res, 409, "publish with CZ unlocked")
+	if !strings.Contains(string(res.Body), "CZ") {
+		t.Fatalf("the refusal does not name CZ: %s", res.Body)
+	}
+	want(t, status(map[string]any{"status": "published", "excluded": []map[string]any{{"country": "CZ", "reason": ""}}}), 400, "exclusion without a reason")
+	want(t, status(map[string]any{"status": "published", "excluded": []map[string]any{{"country": "CZ", "reason": "no expert could be recruited"}}}), 200, "publish")
+
+	anon := env.Client()
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds"})
+	want(t, res, 200, "public rounds")
+	if b := string(res.Body); !strings.Contains(b, `"p1"`) || strings.Contains(b, "hidden") {
+		t.Fatalf("public rounds: %s", b)
+	}
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/hidden"}), 404, "a draft round")
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/hidden/scores"}), 404, "a draft round's scores")
+
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/scores"})
+	want(t, res, 200, "public scores")
+	etag := res.Header.Get("ETag")
+	if etag == "" || !strings.Contains(res.Header.Get("Cache-Control"), "max-age") {
+		t.Fatalf("public scores without cache headers: %v", res.Header)
+	}
+	var scores struct {
+		Provisional bool `json:"provisional"`
+		Countries   []struct {
+			Country string `json:"country"`
+			Hash    string `json:"hash"`
+		} `json:"countries"`
+	}
+	res.Decode(t, &scores)
+	if scores.Provisional || len(scores.Countries) != 2 || scores.Countries[0].Country != "AT" || scores.Countries[1].Country != "BE" {
+		t.Fatalf("public scores: %s", res.Body)
+	}
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/scores", Header: map[string]string{"If-None-Match": etag}}), 304, "If-None-Match")
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/scores?country=AT&node=LMM"})
+	want(t, res, 200, "one country and node")
+	if n := strings.Count(string(res.Body), `"code"`); n != 1 {
+		t.Fatalf("filtered scores hold %d nodes: %s", n, res.Body)
+	}
+
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/countries/AT/answers"})
+	want(t, res, 200, "public answers")
+	if b := string(res.Body); !strings.Contains(b, "Employment Act 2019") || strings.Contains(b, "verdicts") || strings.Contains(b, "locked_by") {
+		t.Fatalf("public answers: sources missing or review records shown: %.400s", b)
+	}
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/countries/CZ/answers"}), 404, "an excluded country")
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/p1/errata"}), 200, "public errata")
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/series?questionnaire=mini-index&country=AT&node=LMM"})
+	want(t, res, 200, "series")
+	if pts := res.JSON(t)["points"].([]any); len(pts) != 1 {
+		t.Fatalf("series: %s", res.Body)
+	}
+	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/series?questionnaire=mini-index&country=AT"}), 400, "series without a node or variant")
 }

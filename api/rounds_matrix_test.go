@@ -240,6 +240,13 @@ var roundMatrixCases = []matrixCase{
 		},
 		want: coordinatorsOnly(200),
 	},
+	// The public API needs no token and shows nothing unpublished: r1 is open, so it is not there.
+	{op: "GET /v1/public/rounds", setup: roundWorld, request: get("/v1/public/rounds"), want: everyone(200)},
+	{op: "GET /v1/public/rounds/{round}", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/scores", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/scores"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/countries/{country}/answers", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/countries/AT/answers"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/errata", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/errata"), want: everyone(404)},
+	{op: "GET /v1/public/series", setup: roundWorld, request: get("/v1/public/series?questionnaire=mini-index&country=AT&node=LMM"), want: everyone(200)},
 }
 
 // coordinatorsOnly: the round's and global coordinators and admins get status, others 403.

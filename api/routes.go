@@ -96,4 +96,12 @@ func (s *Server) routes() {
 	v1.GET("/rounds/:round/countries/:country/snapshot", s.handleGetSnapshot)
 	v1.GET("/rounds/:round/countries/:country/snapshot/verify", s.handleVerifySnapshot)
 	v1.GET("/rounds/:round/errata", s.handleErrata)
+
+	// --- the public, read-only API (public.go): published rounds, no token ---
+	e.GET("/v1/public/rounds", s.handlePublicRounds)
+	e.GET("/v1/public/rounds/:round", s.handlePublicRound)
+	e.GET("/v1/public/rounds/:round/scores", s.handlePublicScores)
+	e.GET("/v1/public/rounds/:round/countries/:country/answers", s.handlePublicAnswers)
+	e.GET("/v1/public/rounds/:round/errata", s.handlePublicErrata)
+	e.GET("/v1/public/series", s.handlePublicSeries)
 }

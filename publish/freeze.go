@@ -50,6 +50,8 @@ type Service struct {
 	// frozen remembers the snapshots this process has seen stored, so that reading a locked
 	// sheet costs nothing more once its snapshot is known.
 	frozen sync.Map // SnapshotID -> struct{}
+	// public holds the computed public views of published rounds, for publicFreshness.
+	public publicCache
 }
 
 // Config wires a Service.
