@@ -11,6 +11,7 @@ import (
 
 	"github.com/expertsurvey/expertsurvey"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -148,6 +149,7 @@ var sentinelKinds = []sentinel{
 	{questionnaire.ErrNotPublished, problemKind{http.StatusConflict, "not-published", "Version not published"}},
 	{questionnaire.ErrRevisionRequired, kindPrecondReq},
 	{questionnaire.ErrFormat, problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file"}},
+	{publish.ErrInvalidExport, kindValidation},
 }
 
 // toProblem turns any error into the problem to send and tells whether it was expected.

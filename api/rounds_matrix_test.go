@@ -246,6 +246,8 @@ var roundMatrixCases = []matrixCase{
 	{op: "GET /v1/public/rounds/{round}/scores", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/scores"), want: everyone(404)},
 	{op: "GET /v1/public/rounds/{round}/countries/{country}/answers", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/countries/AT/answers"), want: everyone(404)},
 	{op: "GET /v1/public/rounds/{round}/errata", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/errata"), want: everyone(404)},
+	{op: "GET /v1/rounds/{round}/export", setup: roundWorld, request: get("/v1/rounds/r1/export?format=csv&shape=long"), want: roundManagers},
+	{op: "GET /v1/public/rounds/{round}/export", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/export"), want: everyone(404)},
 	{op: "GET /v1/public/series", setup: roundWorld, request: get("/v1/public/series?questionnaire=mini-index&country=AT&node=LMM"), want: everyone(200)},
 }
 

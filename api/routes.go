@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	v1.GET("/rounds/:round/countries/:country/snapshot", s.handleGetSnapshot)
 	v1.GET("/rounds/:round/countries/:country/snapshot/verify", s.handleVerifySnapshot)
 	v1.GET("/rounds/:round/errata", s.handleErrata)
+	v1.GET("/rounds/:round/export", s.handleExport)
 
 	// --- the public, read-only API (public.go): published rounds, no token ---
 	e.GET("/v1/public/rounds", s.handlePublicRounds)
@@ -104,4 +105,5 @@ func (s *Server) routes() {
 	e.GET("/v1/public/rounds/:round/countries/:country/answers", s.handlePublicAnswers)
 	e.GET("/v1/public/rounds/:round/errata", s.handlePublicErrata)
 	e.GET("/v1/public/series", s.handlePublicSeries)
+	e.GET("/v1/public/rounds/:round/export", s.handlePublicExport)
 }

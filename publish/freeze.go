@@ -101,6 +101,27 @@ func (s *Service) Freeze(ctx context.Context, r *round.Round, inst *questionnair
 // Build is the snapshot of the latest lock of sh: a pure function of the locked sheet, so that
 // every instance that completes an interrupted lock builds the same document.
 func Build(r *round.Round, inst *questionnaire.Compiled, sh *round.Sheet) (*snapshot.Snapshot, error) {
+	return snapshot.Build(inst, input(r, sh))
+}
+
+// Live scores a sheet that is not locked as a provisional snapshot, for coordinators' exports:
+// the revision it would be locked as, dated at its last change, not hashed (nothing is frozen).
+func Live(r *round.Round, inst *questionnaire.Compiled, sh *round.Sheet) (*snapshot.Snapshot, error) {
+	in := input(r, sh)
+	in.Revision, in.LockedBy, in.LockedAt, in.Reopened = round.Revision(sh)+1, "", sh.UpdatedAt, nil
+	if in.LockedAt.IsZero() {
+		in.LockedAt = time.Unix(0, 0)
+	}
+	out, err := snapshot.Build(inst, in)
+	if err != nil {
+		return nil, err
+	}
+	out.Hash = ""
+	return out, nil
+}
+
+// input is the content of a snapshot of sh before scoring and hashing.
+func input(r *round.Round, sh *round.Sheet) *snapshot.Snapshot {
 	in := &snapshot.Snapshot{
 		Round: r.ID, Country: sh.Country, Questionnaire: r.Questionnaire, Version: r.QuestionnaireVer,
 		Revision: round.Revision(sh),
@@ -127,7 +148,7 @@ func Build(r *round.Round, inst *questionnaire.Compiled, sh *round.Sheet) (*snap
 			in.Overrides = append(in.Overrides, snapshot.Override{Node: a.Indicator, Score: *o.Score, Reason: o.Reason, By: o.Coordinator, At: o.At})
 		}
 	}
-	return snapshot.Build(inst, in)
+	return in
 }
 
 // reviewRecord maps the review side of an answer to the snapshot's plain records.
