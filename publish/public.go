@@ -59,21 +59,59 @@ type publicEntry struct {
 	val *PublishedRound
 }
 
-// publicCache holds the computed public views of rounds.
+// publicCache holds the computed public views of rounds. One caller at a time recomputes a
+// round's view; while it does, the others are served the previous view (a burst of public reads
+// never becomes a burst of store reads), or wait for the first one.
 type publicCache struct {
-	mu      sync.Mutex
-	entries map[string]publicEntry
+	mu       sync.Mutex
+	entries  map[string]publicEntry
+	inFlight map[string]chan struct{}
 }
 
 // Published returns a published round with its snapshots.
 func (s *Service) Published(ctx context.Context, id string) (*PublishedRound, error) {
-	now := s.now()
-	s.public.mu.Lock()
-	e, ok := s.public.entries[id]
-	s.public.mu.Unlock()
-	if ok && now.Sub(e.at) < publicFreshness && now.Sub(e.at) >= 0 {
-		return e.val, nil
+	for {
+		now := s.now()
+		s.public.mu.Lock()
+		e, ok := s.public.entries[id]
+		fresh := ok && now.Sub(e.at) < publicFreshness && now.Sub(e.at) >= 0
+		wait, busy := s.public.inFlight[id]
+		switch {
+		case fresh, ok && busy:
+			s.public.mu.Unlock()
+			return e.val, nil
+		case busy:
+			s.public.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if s.public.inFlight == nil {
+			s.public.inFlight, s.public.entries = map[string]chan struct{}{}, map[string]publicEntry{}
+		}
+		done := make(chan struct{})
+		s.public.inFlight[id] = done
+		s.public.mu.Unlock()
+
+		val, err := s.published(ctx, id)
+		s.public.mu.Lock()
+		delete(s.public.inFlight, id)
+		if err == nil {
+			s.public.entries[id] = publicEntry{at: now, val: val}
+		} else {
+			delete(s.public.entries, id) // unpublished or gone: nothing stale is served
+		}
+		s.public.mu.Unlock()
+		close(done)
+		return val, err
 	}
+}
+
+// published computes a published round's view from the store.
+func (s *Service) published(ctx context.Context, id string) (*PublishedRound, error) {
 	r, err := s.PublicRound(ctx, id)
 	if err != nil {
 		return nil, err
@@ -90,12 +128,6 @@ func (s *Service) Published(ctx context.Context, id string) (*PublishedRound, er
 		}
 		out.Snapshots = append(out.Snapshots, snap)
 	}
-	s.public.mu.Lock()
-	if s.public.entries == nil {
-		s.public.entries = map[string]publicEntry{}
-	}
-	s.public.entries[id] = publicEntry{at: now, val: out}
-	s.public.mu.Unlock()
 	return out, nil
 }
 
