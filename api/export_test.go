@@ -43,9 +43,11 @@ func TestExportsReadBack(t *testing.T) {
 	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/x1/export"}), 404, "public export of an unpublished round")
 }
 
-// TestPublicExportsEscapeFormulas publishes a round whose expert wrote a formula as a comment
-// and reads the public exports back.
-func TestPublicExportsEscapeFormulas(t *testing.T) {
+// TestEndToEndFromAnswersToPublicExport plays a round from end to end over HTTP: the expert
+// answers (one comment is a formula), submits, the reviewer approves, the coordinator locks,
+// closes and publishes; the public reads the round and its scores without a token and
+// downloads the exports, which read back with the formula escaped.
+func TestEndToEndFromAnswersToPublicExport(t *testing.T) {
 	env := apitest.New(t)
 	publishMiniIndex(t, env)
 	w := newPublishWorld(t, env, "x2", "AT")
@@ -61,9 +63,16 @@ func TestPublicExportsEscapeFormulas(t *testing.T) {
 	status(map[string]any{"status": "closed"})
 	status(map[string]any{"status": "published"})
 	anon := env.Client()
+	res := anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/x2"})
+	want(t, res, 200, "public round")
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/x2/scores?country=AT"})
+	want(t, res, 200, "public scores")
+	if !strings.Contains(string(res.Body), `"hash":"`) || strings.Contains(string(res.Body), `"provisional":true`) {
+		t.Fatalf("public scores: %.300s", res.Body)
+	}
 
 	// Long CSV: the comment is escaped, the header names the columns of docs/exports.md.
-	res := anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/x2/export?format=csv&shape=long"})
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/x2/export?format=csv&shape=long"})
 	want(t, res, 200, "long csv")
 	if res.Header.Get("X-Provisional") != "false" {
 		t.Fatalf("a published export marked provisional")
