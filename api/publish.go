@@ -295,3 +295,38 @@ func (s *Server) handleLockSheets(c *echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+// handleCompare handles GET /v1/rounds/:round/compare/:other: two rounds side by side.
+func (s *Server) handleCompare(c *echo.Context) error {
+	comps, err := s.publish.Compare(c.Request().Context(), principal(c), c.Param("round"), c.Param("other"))
+	if err != nil {
+		return err
+	}
+	type changed struct {
+		Indicator string   `json:"indicator"`
+		Fields    []string `json:"fields"`
+	}
+	type country struct {
+		Country   string                `json:"country"`
+		RevisionA int                   `json:"revision_a"`
+		RevisionB int                   `json:"revision_b"`
+		Scores    []scoreChangeResponse `json:"scores"`
+		Changed   []changed             `json:"changed"`
+	}
+	out := struct {
+		RoundA    string    `json:"round_a"`
+		RoundB    string    `json:"round_b"`
+		Countries []country `json:"countries"`
+	}{RoundA: c.Param("round"), RoundB: c.Param("other"), Countries: []country{}}
+	for _, cmp := range comps {
+		ct := country{Country: cmp.Country, RevisionA: cmp.RevisionA, RevisionB: cmp.RevisionB, Scores: []scoreChangeResponse{}, Changed: []changed{}}
+		for _, sc := range cmp.Scores {
+			ct.Scores = append(ct.Scores, scoreChangeResponse(sc))
+		}
+		for _, a := range cmp.Changed {
+			ct.Changed = append(ct.Changed, changed{Indicator: a.Indicator, Fields: a.Fields})
+		}
+		out.Countries = append(out.Countries, ct)
+	}
+	return c.JSON(http.StatusOK, out)
+}

@@ -261,3 +261,44 @@ func TestPublishGatingAndThePublicAPI(t *testing.T) {
 	}
 	want(t, anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/series?questionnaire=mini-index&country=AT"}), 400, "series without a node or variant")
 }
+
+// TestCompareTwoRounds sets two rounds side by side: the indicator whose answer changed is
+// listed, with the score changes it caused.
+func TestCompareTwoRounds(t *testing.T) {
+	env := apitest.New(t)
+	publishMiniIndex(t, env)
+	a := newPublishWorld(t, env, "c1", "AT")
+	a.ready(t, "AT")
+	saved := reviewSheetAnswers["LMM_2"]
+	reviewSheetAnswers["LMM_2"] = map[string]any{"option": "no"}
+	b := newPublishWorld(t, env, "c2", "AT")
+	b.ready(t, "AT")
+	reviewSheetAnswers["LMM_2"] = saved
+	want(t, a.coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/c1/lock", Body: map[string]any{}}), 200, "lock c1")
+	want(t, b.coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/c2/lock", Body: map[string]any{}}), 200, "lock c2")
+	want(t, a.coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/c1/compare/c2"}), 403, "a coordinator of one round only")
+	coord, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleCoordinator, Round: auth.AllRounds})
+	res := coord.Do(apitest.Request{Method: "GET", Path: "/v1/rounds/c1/compare/c2"})
+	want(t, res, 200, "compare")
+	var cmp struct {
+		Countries []struct {
+			Country string `json:"country"`
+			Changed []struct {
+				Indicator string `json:"indicator"`
+			} `json:"changed"`
+			Scores []struct {
+				Node  string   `json:"node"`
+				Delta *float64 `json:"delta"`
+			} `json:"scores"`
+		} `json:"countries"`
+	}
+	res.Decode(t, &cmp)
+	if len(cmp.Countries) != 1 || len(cmp.Countries[0].Changed) != 1 || cmp.Countries[0].Changed[0].Indicator != "LMM_2" {
+		t.Fatalf("comparison: %s", res.Body)
+	}
+	for _, sc := range cmp.Countries[0].Scores {
+		if sc.Node == "LMM_2" && (sc.Delta == nil || *sc.Delta >= 0) {
+			t.Fatalf("LMM_2's score did not fall: %s", res.Body)
+		}
+	}
+}

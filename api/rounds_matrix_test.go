@@ -241,6 +241,7 @@ var roundMatrixCases = []matrixCase{
 		want: coordinatorsOnly(200),
 	},
 	// The public API needs no token and shows nothing unpublished: r1 is open, so it is not there.
+	{op: "GET /v1/rounds/{round}/compare/{other}", setup: roundWorld, request: get("/v1/rounds/r1/compare/r1"), want: roundManagers},
 	{op: "GET /v1/public/rounds", setup: roundWorld, request: get("/v1/public/rounds"), want: everyone(200)},
 	{op: "GET /v1/public/rounds/{round}", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1"), want: everyone(404)},
 	{op: "GET /v1/public/rounds/{round}/scores", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/scores"), want: everyone(404)},

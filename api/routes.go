@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	v1.GET("/rounds/:round/countries/:country/snapshot/verify", s.handleVerifySnapshot)
 	v1.GET("/rounds/:round/errata", s.handleErrata)
 	v1.GET("/rounds/:round/export", s.handleExport)
+	v1.GET("/rounds/:round/compare/:other", s.handleCompare)
 
 	// --- the public, read-only API (public.go): published rounds, no token ---
 	e.GET("/v1/public/rounds", s.handlePublicRounds)
