@@ -13,6 +13,7 @@ import (
 	"github.com/expertsurvey/expertsurvey"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/notify"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -152,6 +153,7 @@ var sentinelKinds = []sentinel{
 	{questionnaire.ErrNotPublished, problemKind{http.StatusConflict, "not-published", "Version not published"}},
 	{questionnaire.ErrRevisionRequired, kindPrecondReq},
 	{questionnaire.ErrFormat, problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file"}},
+	{publish.ErrInvalidExport, kindValidation},
 	// Webhooks (notify); their field errors come through notifyProblem.
 	{notify.ErrNotFound, kindNotFound},
 	{notify.ErrConflict, kindConflict},

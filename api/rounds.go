@@ -29,31 +29,40 @@ type roundRequest struct {
 	Previous           string   `json:"previous"`
 	BlindReview        bool     `json:"blind_review"`
 	ReviewersPerAnswer int      `json:"reviewers_per_answer"`
+	PublicAnswers      bool     `json:"public_answers"`
 }
 
 func (r roundRequest) toDomain() round.RoundInput {
 	return round.RoundInput{ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
 		ReferenceDate: r.ReferenceDate, Countries: r.Countries, AnswersDue: r.AnswersDue, ReviewsDue: r.ReviewsDue,
-		Previous: r.Previous, BlindReview: r.BlindReview, ReviewersPerAnswer: r.ReviewersPerAnswer}
+		Previous: r.Previous, BlindReview: r.BlindReview, ReviewersPerAnswer: r.ReviewersPerAnswer, PublicAnswers: r.PublicAnswers}
 }
 
 type roundResponse struct {
-	ID                 string    `json:"id"`
-	Name               string    `json:"name"`
-	Questionnaire      string    `json:"questionnaire"`
-	QuestionnaireVer   string    `json:"questionnaire_version"`
-	ReferenceDate      string    `json:"reference_date,omitempty"`
-	Countries          []string  `json:"countries"`
-	AnswersDue         string    `json:"answers_due,omitempty"`
-	ReviewsDue         string    `json:"reviews_due,omitempty"`
-	Previous           string    `json:"previous,omitempty"`
-	BlindReview        bool      `json:"blind_review"`
-	ReviewersPerAnswer int       `json:"reviewers_per_answer"`
-	Status             string    `json:"status"`
-	Version            int       `json:"version"`
-	CreatedAt          time.Time `json:"created_at"`
-	CreatedBy          string    `json:"created_by"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	ID                 string              `json:"id"`
+	Name               string              `json:"name"`
+	Questionnaire      string              `json:"questionnaire"`
+	QuestionnaireVer   string              `json:"questionnaire_version"`
+	ReferenceDate      string              `json:"reference_date,omitempty"`
+	Countries          []string            `json:"countries"`
+	AnswersDue         string              `json:"answers_due,omitempty"`
+	ReviewsDue         string              `json:"reviews_due,omitempty"`
+	Previous           string              `json:"previous,omitempty"`
+	BlindReview        bool                `json:"blind_review"`
+	ReviewersPerAnswer int                 `json:"reviewers_per_answer"`
+	Status             string              `json:"status"`
+	Version            int                 `json:"version"`
+	CreatedAt          time.Time           `json:"created_at"`
+	CreatedBy          string              `json:"created_by"`
+	UpdatedAt          time.Time           `json:"updated_at"`
+	PublicAnswers      bool                `json:"public_answers"`
+	Excluded           []exclusionResponse `json:"excluded,omitempty"`
+	PublishedAt        *time.Time          `json:"published_at,omitempty"`
+}
+
+type exclusionResponse struct {
+	Country string `json:"country" validate:"required"`
+	Reason  string `json:"reason" validate:"required,max=2000"`
 }
 
 func toRoundResponse(r *round.Round) roundResponse {
@@ -61,10 +70,18 @@ func toRoundResponse(r *round.Round) roundResponse {
 	if countries == nil {
 		countries = []string{}
 	}
-	return roundResponse{ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
+	out := roundResponse{ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
 		ReferenceDate: r.ReferenceDate, Countries: countries, AnswersDue: r.AnswersDue, ReviewsDue: r.ReviewsDue,
 		Previous: r.Previous, BlindReview: r.BlindReview, ReviewersPerAnswer: r.ReviewersPerAnswer,
-		Status: string(r.Status), Version: r.Version, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt}
+		Status: string(r.Status), Version: r.Version, CreatedAt: r.CreatedAt, CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt, PublicAnswers: r.PublicAnswers}
+	for _, e := range r.Excluded {
+		out.Excluded = append(out.Excluded, exclusionResponse(e))
+	}
+	if !r.PublishedAt.IsZero() {
+		t := r.PublishedAt
+		out.PublishedAt = &t
+	}
+	return out
 }
 
 type sourceBody struct {
@@ -360,6 +377,8 @@ func (s *Server) handleUpdateRound(c *echo.Context) error {
 
 type roundStatusRequest struct {
 	Status string `json:"status" validate:"required,oneof=open closed published"`
+	// Excluded leaves countries out of a publication, each with a reason.
+	Excluded []exclusionResponse `json:"excluded" validate:"max=400,dive"`
 }
 
 func (s *Server) handleSetRoundStatus(c *echo.Context) error {
@@ -371,7 +390,11 @@ func (s *Server) handleSetRoundStatus(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.rounds.SetStatus(c.Request().Context(), principal(c), c.Param("round"), round.Status(req.Status), v)
+	excluded := make([]round.Exclusion, len(req.Excluded))
+	for i, e := range req.Excluded {
+		excluded[i] = round.Exclusion(e)
+	}
+	r, err := s.rounds.SetStatus(c.Request().Context(), principal(c), c.Param("round"), round.Status(req.Status), v, excluded...)
 	if err != nil {
 		return err
 	}
@@ -668,7 +691,9 @@ func (s *Server) handleRoundScores(c *echo.Context) error {
 		Questionnaire        string                  `json:"questionnaire"`
 		QuestionnaireVersion string                  `json:"questionnaire_version"`
 		Countries            []countryScoresResponse `json:"countries"`
-	}{Round: r.ID, Questionnaire: r.Questionnaire, QuestionnaireVersion: r.QuestionnaireVer, Countries: make([]countryScoresResponse, len(scores))}
+		// Provisional marks live scores: computed from answers as they stand, not frozen.
+		Provisional bool `json:"provisional"`
+	}{Provisional: true, Round: r.ID, Questionnaire: r.Questionnaire, QuestionnaireVersion: r.QuestionnaireVer, Countries: make([]countryScoresResponse, len(scores))}
 	for i := range scores {
 		out.Countries[i] = countryScoresResponse{Country: scores[i].Country, Status: string(scores[i].Status), Scores: &scores[i].Result}
 	}

@@ -229,6 +229,27 @@ var roundMatrixCases = []matrixCase{
 		},
 		want: coordinatorsOnly(409),
 	},
+	// Snapshots of AT's sheet, which was never locked: readers get 404 from the domain.
+	{op: "GET /v1/rounds/{round}/countries/{country}/snapshot", variant: "never locked", setup: roundWorld, request: inSheet("/snapshot"), want: signedIn(403).with(404, expertA, reviewerA, roundCoordinator, globalCoordinator, admin)},
+	{op: "GET /v1/rounds/{round}/countries/{country}/snapshot/verify", variant: "never locked", setup: roundWorld, request: inSheet("/snapshot/verify"), want: signedIn(403).with(404, expertA, reviewerA, roundCoordinator, globalCoordinator, admin)},
+	{op: "GET /v1/rounds/{round}/errata", setup: roundWorld, request: get("/v1/rounds/r1/errata"), want: roundManagers},
+	{
+		op: "POST /v1/rounds/{round}/lock", variant: "nothing ready", setup: roundWorld,
+		request: func(_ *testing.T, w *matrixWorld, _ principal) apitest.Request {
+			return apitest.Request{Method: "POST", Path: "/v1/rounds/" + w.Round + "/lock", Body: map[string]any{}}
+		},
+		want: coordinatorsOnly(200),
+	},
+	// The public API needs no token and shows nothing unpublished: r1 is open, so it is not there.
+	{op: "GET /v1/rounds/{round}/compare/{other}", setup: roundWorld, request: get("/v1/rounds/r1/compare/r1"), want: roundManagers},
+	{op: "GET /v1/public/rounds", setup: roundWorld, request: get("/v1/public/rounds"), want: everyone(200)},
+	{op: "GET /v1/public/rounds/{round}", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/scores", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/scores"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/countries/{country}/answers", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/countries/AT/answers"), want: everyone(404)},
+	{op: "GET /v1/public/rounds/{round}/errata", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/errata"), want: everyone(404)},
+	{op: "GET /v1/rounds/{round}/export", setup: roundWorld, request: get("/v1/rounds/r1/export?format=csv&shape=long"), want: roundManagers},
+	{op: "GET /v1/public/rounds/{round}/export", variant: "unpublished", setup: roundWorld, request: get("/v1/public/rounds/r1/export"), want: everyone(404)},
+	{op: "GET /v1/public/series", setup: roundWorld, request: get("/v1/public/series?questionnaire=mini-index&country=AT&node=LMM"), want: everyone(200)},
 }
 
 // coordinatorsOnly: the round's and global coordinators and admins get status, others 403.

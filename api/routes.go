@@ -97,6 +97,22 @@ func (s *Server) routes() {
 	v1.POST("/rounds/:round/countries/:country/approvals", s.handleApprovals, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/lock", s.handleLockSheet, s.idempotent)
 	v1.POST("/rounds/:round/countries/:country/reopen", s.handleReopenSheet, s.idempotent)
+	// --- snapshots, errata, publication (publish.go) ---
+	v1.POST("/rounds/:round/lock", s.handleLockSheets, s.idempotent)
+	v1.GET("/rounds/:round/countries/:country/snapshot", s.handleGetSnapshot)
+	v1.GET("/rounds/:round/countries/:country/snapshot/verify", s.handleVerifySnapshot)
+	v1.GET("/rounds/:round/errata", s.handleErrata)
+	v1.GET("/rounds/:round/export", s.handleExport)
+	v1.GET("/rounds/:round/compare/:other", s.handleCompare)
+
+	// --- the public, read-only API (public.go): published rounds, no token ---
+	e.GET("/v1/public/rounds", s.handlePublicRounds)
+	e.GET("/v1/public/rounds/:round", s.handlePublicRound)
+	e.GET("/v1/public/rounds/:round/scores", s.handlePublicScores)
+	e.GET("/v1/public/rounds/:round/countries/:country/answers", s.handlePublicAnswers)
+	e.GET("/v1/public/rounds/:round/errata", s.handlePublicErrata)
+	e.GET("/v1/public/series", s.handlePublicSeries)
+	e.GET("/v1/public/rounds/:round/export", s.handlePublicExport)
 
 	// --- notifications ---
 	s.webhookRoutes(v1)

@@ -14,6 +14,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/people"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -32,6 +33,8 @@ type Config struct {
 	Audit audit.Reader
 	// Rounds runs rounds, sheets and answers.
 	Rounds *round.Service
+	// Publish serves snapshots, errata and published rounds.
+	Publish *publish.Service
 	// Questionnaires keeps the instruments and their versions.
 	Questionnaires *questionnaire.Service
 	// People imports rosters of users and copies assignments between rounds.
@@ -63,6 +66,7 @@ type Server struct {
 	auth    *auth.Service
 	audit   audit.Reader
 	rounds  *round.Service
+	publish *publish.Service
 	// questionnaires keeps the instruments and their versions.
 	questionnaires *questionnaire.Service
 	people         *people.Service
@@ -105,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 		auth:            cfg.Auth,
 		audit:           cfg.Audit,
 		rounds:          cfg.Rounds,
+		publish:         cfg.Publish,
 		questionnaires:  cfg.Questionnaires,
 		people:          cfg.People,
 		bodyLimit:       cfg.BodyLimit,

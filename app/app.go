@@ -16,6 +16,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/mongodb"
 	"github.com/expertsurvey/expertsurvey/notify"
 	"github.com/expertsurvey/expertsurvey/people"
+	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -55,7 +56,9 @@ type App struct {
 	Questionnaires *questionnaire.Service
 	Rounds         *round.Service
 	// People imports rosters and copies assignments between rounds.
-	People  *people.Service
+	People *people.Service
+	// Publish freezes locks into snapshots and serves published rounds.
+	Publish *publish.Service
 	store   *mongodb.Store
 	logger  *slog.Logger
 	metrics *api.Metrics
@@ -117,18 +120,19 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	}
 	dispatcher := newDispatcher(store, opts)
 	rounds := round.NewService(store, nudgingSheets{store, dispatcher.Nudge}, questionnaires, opts.Now)
+	publisher := publish.NewService(publish.Config{Rounds: rounds, RoundStore: store, Sheets: store, Instruments: questionnaires, Store: store, Now: opts.Now})
 	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP)
 	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
-		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Idempotency: store, People: peopleSvc,
+		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Publish: publisher, Idempotency: store, People: peopleSvc,
 		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks, CORSOrigins: opts.CORSOrigins,
 		SeparateMetrics: opts.SeparateMetrics,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc, store: store, logger: opts.Logger,
+	return &App{Server: srv, Auth: authSvc, Questionnaires: questionnaires, Rounds: rounds, People: peopleSvc, Publish: publisher, store: store, logger: opts.Logger,
 		metrics: opts.Metrics, now: opts.Now, lockout: lockout,
 		Webhooks: webhooks, notify: opts.Notify, dispatcher: dispatcher}, nil
 }
@@ -176,6 +180,9 @@ func (a *App) Prepare(ctx context.Context) error {
 	delay := 100 * time.Millisecond
 	for {
 		err := a.prepareOnce(ctx)
+		if err == nil {
+			a.completeLocks(ctx)
+		}
 		if err == nil || errors.Is(err, mongodb.ErrSchemaTooNew) {
 			return err
 		}
@@ -208,4 +215,16 @@ func notifierFor(opts Options) (auth.Notifier, error) {
 		return mail.Log{LinkBase: opts.Mail.LinkBase, Logger: opts.Logger}, nil
 	}
 	return mail.New(opts.Mail, opts.Logger)
+}
+
+// completeLocks freezes the locks a stopped process left without their snapshot. A failure is
+// logged, not fatal: the next read or lock of such a sheet completes it too.
+func (a *App) completeLocks(ctx context.Context) {
+	n, err := a.Publish.CompleteLocks(ctx)
+	if err != nil {
+		a.logger.WarnContext(ctx, "completing interrupted locks", "error", err.Error())
+	}
+	if n > 0 {
+		a.logger.InfoContext(ctx, "locked sheets checked for their snapshots", "sheets", n)
+	}
 }

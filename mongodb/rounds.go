@@ -20,40 +20,59 @@ const colRounds = "rounds"
 // roundJSON is a round's full state; it is both the projection's payload and each log entry's
 // after-state, so the newest entry alone rebuilds the projection.
 type roundJSON struct {
-	ID                 string    `json:"id" bson:"_id"`
-	Name               string    `json:"name" bson:"name"`
-	Questionnaire      string    `json:"questionnaire" bson:"questionnaire"`
-	QuestionnaireVer   string    `json:"questionnaire_version" bson:"questionnaire_version"`
-	ReferenceDate      string    `json:"reference_date,omitempty" bson:"reference_date,omitempty"`
-	Countries          []string  `json:"countries" bson:"countries"`
-	AnswersDue         string    `json:"answers_due,omitempty" bson:"answers_due,omitempty"`
-	ReviewsDue         string    `json:"reviews_due,omitempty" bson:"reviews_due,omitempty"`
-	Previous           string    `json:"previous,omitempty" bson:"previous,omitempty"`
-	BlindReview        bool      `json:"blind_review" bson:"blind_review"`
-	ReviewersPerAnswer int       `json:"reviewers_per_answer" bson:"reviewers_per_answer"`
-	Status             string    `json:"status" bson:"status"`
-	Version            int       `json:"version" bson:"version"`
-	CreatedAt          time.Time `json:"created_at" bson:"created_at"`
-	CreatedBy          string    `json:"created_by" bson:"created_by"`
-	UpdatedAt          time.Time `json:"updated_at" bson:"updated_at"`
+	ID                 string         `json:"id" bson:"_id"`
+	Name               string         `json:"name" bson:"name"`
+	Questionnaire      string         `json:"questionnaire" bson:"questionnaire"`
+	QuestionnaireVer   string         `json:"questionnaire_version" bson:"questionnaire_version"`
+	ReferenceDate      string         `json:"reference_date,omitempty" bson:"reference_date,omitempty"`
+	Countries          []string       `json:"countries" bson:"countries"`
+	AnswersDue         string         `json:"answers_due,omitempty" bson:"answers_due,omitempty"`
+	ReviewsDue         string         `json:"reviews_due,omitempty" bson:"reviews_due,omitempty"`
+	Previous           string         `json:"previous,omitempty" bson:"previous,omitempty"`
+	BlindReview        bool           `json:"blind_review" bson:"blind_review"`
+	ReviewersPerAnswer int            `json:"reviewers_per_answer" bson:"reviewers_per_answer"`
+	PublicAnswers      bool           `json:"public_answers,omitempty" bson:"public_answers,omitempty"`
+	Excluded           []exclusionDoc `json:"excluded,omitempty" bson:"excluded,omitempty"`
+	PublishedAt        *time.Time     `json:"published_at,omitempty" bson:"published_at,omitempty"`
+	Status             string         `json:"status" bson:"status"`
+	Version            int            `json:"version" bson:"version"`
+	CreatedAt          time.Time      `json:"created_at" bson:"created_at"`
+	CreatedBy          string         `json:"created_by" bson:"created_by"`
+	UpdatedAt          time.Time      `json:"updated_at" bson:"updated_at"`
+}
+
+// exclusionDoc is a country left out of a round's publication.
+type exclusionDoc struct {
+	Country string `json:"country" bson:"country"`
+	Reason  string `json:"reason" bson:"reason"`
 }
 
 func toRoundJSON(r *round.Round) roundJSON {
-	return roundJSON{
+	d := roundJSON{
 		ID: r.ID, Name: r.Name, Questionnaire: r.Questionnaire, QuestionnaireVer: r.QuestionnaireVer,
 		ReferenceDate: r.ReferenceDate, Countries: r.Countries, AnswersDue: r.AnswersDue, ReviewsDue: r.ReviewsDue,
 		Previous: r.Previous, BlindReview: r.BlindReview, ReviewersPerAnswer: r.ReviewersPerAnswer,
 		Status: string(r.Status), Version: r.Version, CreatedAt: r.CreatedAt.UTC(), CreatedBy: r.CreatedBy, UpdatedAt: r.UpdatedAt.UTC(),
+		PublicAnswers: r.PublicAnswers, PublishedAt: optTime(r.PublishedAt),
 	}
+	for _, e := range r.Excluded {
+		d.Excluded = append(d.Excluded, exclusionDoc(e))
+	}
+	return d
 }
 
 func fromRoundJSON(d roundJSON) *round.Round {
-	return &round.Round{
+	r := &round.Round{
 		ID: d.ID, Name: d.Name, Questionnaire: d.Questionnaire, QuestionnaireVer: d.QuestionnaireVer,
 		ReferenceDate: d.ReferenceDate, Countries: d.Countries, AnswersDue: d.AnswersDue, ReviewsDue: d.ReviewsDue,
 		Previous: d.Previous, BlindReview: d.BlindReview, ReviewersPerAnswer: d.ReviewersPerAnswer,
 		Status: round.Status(d.Status), Version: d.Version, CreatedAt: d.CreatedAt.UTC(), CreatedBy: d.CreatedBy, UpdatedAt: d.UpdatedAt.UTC(),
+		PublicAnswers: d.PublicAnswers, PublishedAt: fromOptTime(d.PublishedAt),
 	}
+	for _, e := range d.Excluded {
+		r.Excluded = append(r.Excluded, round.Exclusion(e))
+	}
+	return r
 }
 
 func roundStream(id string) string { return "round/" + id }

@@ -44,7 +44,10 @@ func (s *Service) reviewMove(ctx context.Context, p auth.Principal, roundID, cou
 	if !r.HasCountry(country) {
 		return nil, nil, fmt.Errorf("country %s is not in round %s: %w", country, roundID, ErrNotFound)
 	}
-	if r.Status != StatusOpen && r.Status != StatusClosed {
+	// Once published, only coordinators act: an erratum is a reopen, the coordinator's
+	// corrections and a new lock.
+	erratum := r.Status == StatusPublished && (actor.Role == auth.RoleCoordinator || actor.Role == auth.RoleAdmin)
+	if r.Status != StatusOpen && r.Status != StatusClosed && !erratum {
 		return nil, nil, fmt.Errorf("round %s is %s; review happens while it is open or closed: %w", r.ID, r.Status, ErrNotEditable)
 	}
 	def, inst, err := s.instrument(ctx, r)
@@ -359,12 +362,22 @@ func (s *Service) Lock(ctx context.Context, p auth.Principal, roundID, country s
 		}
 		return one(rc), nil
 	})
+	if err == nil {
+		// The lock entry is written; the snapshot follows from it (and is completed by the next
+		// reader if this process stops here).
+		err = s.freeze(ctx, m.round, m.inst, sh)
+	}
 	return s.sheetView(p, sh, m, err)
 }
 
 // Reopen unlocks a locked sheet for a correction, with a reason.
 func (s *Service) Reopen(ctx context.Context, p auth.Principal, roundID, country, reason string) (*SheetView, error) {
 	sh, m, err := s.reviewMove(ctx, p, roundID, country, review.MoveReopen, func(m *moving, sh *Sheet) (*Change, error) {
+		// The revision being reopened must be frozen first: after the reopen the sheet no longer
+		// holds what it was locked with.
+		if err := s.freeze(ctx, m.round, m.inst, sh); err != nil {
+			return nil, err
+		}
 		rc, err := sh.Review.Reopen(m.actor, reason)
 		if err != nil {
 			return nil, err

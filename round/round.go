@@ -44,11 +44,18 @@ type Round struct {
 	Previous           string // the round answers carry forward from
 	BlindReview        bool
 	ReviewersPerAnswer int
-	Status             Status
-	Version            int
-	CreatedAt          time.Time
-	CreatedBy          string
-	UpdatedAt          time.Time
+	// PublicAnswers makes the answers and sources of a published round readable by the public,
+	// not only its scores.
+	PublicAnswers bool
+	// Excluded lists the countries left out of publication, each with its reason; set when the
+	// round is published.
+	Excluded    []Exclusion
+	PublishedAt time.Time
+	Status      Status
+	Version     int
+	CreatedAt   time.Time
+	CreatedBy   string
+	UpdatedAt   time.Time
 }
 
 // HasCountry tells whether country takes part in the round.
@@ -67,6 +74,18 @@ type RoundInput struct {
 	Previous           string
 	BlindReview        bool
 	ReviewersPerAnswer int
+	PublicAnswers      bool
+}
+
+// Exclusion leaves a country out of a round's publication, with the reason.
+type Exclusion struct {
+	Country string
+	Reason  string
+}
+
+// IsExcluded tells whether country is left out of the round's publication.
+func (r *Round) IsExcluded(country string) bool {
+	return slices.ContainsFunc(r.Excluded, func(e Exclusion) bool { return e.Country == country })
 }
 
 var (

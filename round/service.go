@@ -25,6 +25,7 @@ type Service struct {
 	sheets      SheetStore
 	instruments Instruments
 	now         func() time.Time
+	freezer     Freezer // nil: locks are not frozen (see SetFreezer)
 }
 
 // NewService wires the service.
@@ -67,6 +68,7 @@ func (r *Round) setInput(in RoundInput) {
 	r.ID, r.Name, r.Questionnaire, r.QuestionnaireVer = in.ID, in.Name, in.Questionnaire, in.QuestionnaireVer
 	r.ReferenceDate, r.Countries, r.AnswersDue, r.ReviewsDue = in.ReferenceDate, slices.Clone(in.Countries), in.AnswersDue, in.ReviewsDue
 	r.Previous, r.BlindReview, r.ReviewersPerAnswer = in.Previous, in.BlindReview, in.ReviewersPerAnswer
+	r.PublicAnswers = in.PublicAnswers
 }
 
 // checkRoundInput validates a round's settings; was is the previous round set before (empty for
@@ -194,8 +196,10 @@ var ErrInvalidTransition = errors.New("invalid status change")
 
 // SetStatus moves a round through draft -> open -> closed -> published (closed may reopen).
 // Opening carries the previous round's answers forward into every sheet first, so that a
-// failure leaves the round in draft and the next attempt completes the carry.
-func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id string, to Status, ifVersion int) (*Round, error) {
+// failure leaves the round in draft and the next attempt completes the carry. Publishing needs
+// every sheet locked or excluded (with a reason) and freezes the round's scores: every lock's
+// snapshot is completed before the round is published.
+func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id string, to Status, ifVersion int, excluded ...Exclusion) (*Round, error) {
 	if err := p.Can(auth.ManageRound, auth.Scope{Round: id}); err != nil {
 		return nil, err
 	}
@@ -209,12 +213,21 @@ func (s *Service) SetStatus(ctx context.Context, p auth.Principal, id string, to
 	if !cur.Status.CanMove(to) {
 		return nil, fmt.Errorf("%w: a %s round cannot become %s", ErrInvalidTransition, cur.Status, to)
 	}
+	if len(excluded) > 0 && to != StatusPublished {
+		return nil, &ValidationError{Problems: []FieldError{{"excluded", "countries are excluded only when the round is published"}}}
+	}
 	if to == StatusOpen {
 		if err := s.carryForward(ctx, cur); err != nil {
 			return nil, err
 		}
 	}
 	next := *cur
+	if to == StatusPublished {
+		if err := s.checkPublication(ctx, cur, excluded); err != nil {
+			return nil, err
+		}
+		next.Excluded, next.PublishedAt = slices.Clone(excluded), s.now().UTC()
+	}
 	next.Status, next.Version, next.UpdatedAt = to, cur.Version+1, s.now().UTC()
 	if err := s.rounds.SaveRound(ctx, cur, &next, "round.status."+string(to)); err != nil {
 		return nil, s.staleRound(ctx, id, err)
@@ -272,6 +285,9 @@ func (s *Service) Sheet(ctx context.Context, p auth.Principal, roundID, country 
 	}
 	sh, err := s.sheetOf(ctx, r, country)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.freeze(ctx, r, inst, sh); err != nil {
 		return nil, err
 	}
 	return &SheetView{Round: r, Sheet: sh, Progress: progressOf(inst, sh), Labels: labelsFor(p, r, sh)}, nil

@@ -44,6 +44,8 @@ Usage:
                                     import a definition file (YAML, JSON, XLSX) as a new version
   expertsurvey import answers --round R FILE
                                     back-fill a round's answers from CSV or XLSX; see 'expertsurvey import -h'
+  expertsurvey export --round R --format xlsx|csv|json --shape long|wide|codebook [-o FILE]
+                                    export a round for researchers; see 'expertsurvey export -h'
   expertsurvey backup -o FILE       write every collection to a compressed archive with checksums
   expertsurvey restore FILE [--force]
                                     load an archive into an empty database; see 'expertsurvey backup -h'
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return roundCommand(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, args, getenv, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args, getenv, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args, getenv, stdout, stderr)
 	case "restore":
