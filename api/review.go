@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
 )
@@ -232,8 +234,10 @@ func answerParams(c *echo.Context) (roundID, country, indicator string) {
 	return c.Param("round"), c.Param("country"), c.Param("indicator")
 }
 
-func (s *Server) handleVerdict(c *echo.Context) error {
-	var req verdictRequest
+// answerMoveRequest is one review move on an answer: decode the body, read If-Match (the
+// service answers 428 without it), make the move, answer with the answer as the caller sees it.
+func answerMoveRequest[T any](c *echo.Context, move func(ctx context.Context, p auth.Principal, roundID, country, indicator string, ifVersion *int, req T) (*round.AnswerView, error)) error {
+	var req T
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
@@ -242,90 +246,50 @@ func (s *Server) handleVerdict(c *echo.Context) error {
 		return err
 	}
 	r, country, code := answerParams(c)
-	var view *round.AnswerView
-	if req.Decision == string(review.Approve) {
-		if req.Reason != "" || req.SuggestedOption != "" || req.SuggestedValue != nil {
-			return invalid("an approval carries no reason or suggestion; comment instead",
-				FieldError{Field: "reason", Reason: "only with decision request_changes"})
-		}
-		view, err = s.rounds.Approve(c.Request().Context(), principal(c), r, country, code, v)
-	} else {
-		view, err = s.rounds.RequestChanges(c.Request().Context(), principal(c), r, country, code, v,
-			review.RequestInput{Reason: req.Reason, SuggestedOption: req.SuggestedOption, SuggestedValue: req.SuggestedValue})
-	}
+	view, err := move(c.Request().Context(), principal(c), r, country, code, v, req)
 	if err != nil {
 		return err
 	}
 	return renderAnswer(c, http.StatusOK, view)
+}
+
+func (s *Server) handleVerdict(c *echo.Context) error {
+	return answerMoveRequest(c, func(ctx context.Context, p auth.Principal, r, country, code string, v *int, req verdictRequest) (*round.AnswerView, error) {
+		if req.Decision != string(review.Approve) {
+			return s.rounds.RequestChanges(ctx, p, r, country, code, v,
+				review.RequestInput{Reason: req.Reason, SuggestedOption: req.SuggestedOption, SuggestedValue: req.SuggestedValue})
+		}
+		if req.Reason != "" || req.SuggestedOption != "" || req.SuggestedValue != nil {
+			return nil, invalid("an approval carries no reason or suggestion; comment instead",
+				FieldError{Field: "reason", Reason: "only with decision request_changes"})
+		}
+		return s.rounds.Approve(ctx, p, r, country, code, v)
+	})
 }
 
 func (s *Server) handleDispute(c *echo.Context) error {
-	var req disputeRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	v, err := ifMatchVersion(c)
-	if err != nil {
-		return err
-	}
-	r, country, code := answerParams(c)
-	view, err := s.rounds.Dispute(c.Request().Context(), principal(c), r, country, code, v, req.Text)
-	if err != nil {
-		return err
-	}
-	return renderAnswer(c, http.StatusOK, view)
+	return answerMoveRequest(c, func(ctx context.Context, p auth.Principal, r, country, code string, v *int, req disputeRequest) (*round.AnswerView, error) {
+		return s.rounds.Dispute(ctx, p, r, country, code, v, req.Text)
+	})
 }
 
 func (s *Server) handleAdjudicate(c *echo.Context) error {
-	var req adjudicationRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	v, err := ifMatchVersion(c)
-	if err != nil {
-		return err
-	}
-	r, country, code := answerParams(c)
-	view, err := s.rounds.Adjudicate(c.Request().Context(), principal(c), r, country, code, v, review.AdjudicationInput{
-		Option: req.Option, Value: req.Value, Text: req.Text, NotApplicable: req.NotApplicable, Rationale: req.Rationale})
-	if err != nil {
-		return err
-	}
-	return renderAnswer(c, http.StatusOK, view)
+	return answerMoveRequest(c, func(ctx context.Context, p auth.Principal, r, country, code string, v *int, req adjudicationRequest) (*round.AnswerView, error) {
+		return s.rounds.Adjudicate(ctx, p, r, country, code, v, review.AdjudicationInput{
+			Option: req.Option, Value: req.Value, Text: req.Text, NotApplicable: req.NotApplicable, Rationale: req.Rationale})
+	})
 }
 
 func (s *Server) handleSendBack(c *echo.Context) error {
-	var req reasonRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	v, err := ifMatchVersion(c)
-	if err != nil {
-		return err
-	}
-	r, country, code := answerParams(c)
-	view, err := s.rounds.SendBack(c.Request().Context(), principal(c), r, country, code, v, req.Reason)
-	if err != nil {
-		return err
-	}
-	return renderAnswer(c, http.StatusOK, view)
+	return answerMoveRequest(c, func(ctx context.Context, p auth.Principal, r, country, code string, v *int, req reasonRequest) (*round.AnswerView, error) {
+		return s.rounds.SendBack(ctx, p, r, country, code, v, req.Reason)
+	})
 }
 
 func (s *Server) handleOverride(c *echo.Context) error {
-	var req overrideRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	v, err := ifMatchVersion(c)
-	if err != nil {
-		return err
-	}
-	r, country, code := answerParams(c)
-	view, err := s.rounds.Override(c.Request().Context(), principal(c), r, country, code, v, req.Score, req.Reason)
-	if err != nil {
-		return err
-	}
-	return renderAnswer(c, http.StatusOK, view)
+	return answerMoveRequest(c, func(ctx context.Context, p auth.Principal, r, country, code string, v *int, req overrideRequest) (*round.AnswerView, error) {
+		return s.rounds.Override(ctx, p, r, country, code, v, req.Score, req.Reason)
+	})
 }
 
 func (s *Server) handleListComments(c *echo.Context) error {

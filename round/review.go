@@ -95,9 +95,13 @@ func labelStale(p auth.Principal, r *Round, sh *Sheet, err error) error {
 	return err
 }
 
-// one wraps a single review change as the log entry that carries it.
-func one(rc review.Change) *Change {
-	return &Change{Action: string(rc.Move), Review: []review.Change{rc}}
+// one wraps a single review move's change as the log entry that carries it, or passes on the
+// move's refusal.
+func one(rc review.Change, err error) (*Change, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Change{Action: string(rc.Move), Review: []review.Change{rc}}, nil
 }
 
 // answerMove runs a move on one answer of the round's questionnaire, based on version
@@ -122,11 +126,7 @@ func (s *Service) answerMove(ctx context.Context, p auth.Principal, roundID, cou
 // Approve records the caller's approval of version ifVersion of an answer.
 func (s *Service) Approve(ctx context.Context, p auth.Principal, roundID, country, indicator string, ifVersion *int) (*AnswerView, error) {
 	return s.answerMove(ctx, p, roundID, country, indicator, ifVersion, review.MoveApprove, func(m *moving, sh *Sheet, v int) (*Change, error) {
-		rc, err := sh.Review.Approve(m.actor, indicator, v)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Approve(m.actor, indicator, v))
 	})
 }
 
@@ -138,11 +138,7 @@ func (s *Service) RequestChanges(ctx context.Context, p auth.Principal, roundID,
 				return nil, &ValidationError{Problems: problems}
 			}
 		}
-		rc, err := sh.Review.RequestChanges(m.actor, indicator, v, in)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.RequestChanges(m.actor, indicator, v, in))
 	})
 }
 
@@ -213,11 +209,7 @@ func (s *Service) sheetView(p auth.Principal, sh *Sheet, m *moving, err error) (
 // Dispute records the expert's rebuttal of the requests on an answer.
 func (s *Service) Dispute(ctx context.Context, p auth.Principal, roundID, country, indicator string, ifVersion *int, text string) (*AnswerView, error) {
 	return s.answerMove(ctx, p, roundID, country, indicator, ifVersion, review.MoveDispute, func(m *moving, sh *Sheet, v int) (*Change, error) {
-		rc, err := sh.Review.Dispute(m.actor, indicator, v, text)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Dispute(m.actor, indicator, v, text))
 	})
 }
 
@@ -241,7 +233,7 @@ func (s *Service) Adjudicate(ctx context.Context, p auth.Principal, roundID, cou
 		if problems := checkContent(m.inst, indicator, next.Content()); len(problems) > 0 {
 			return nil, &ValidationError{Problems: problems}
 		}
-		change := one(rc)
+		change, _ := one(rc, nil)
 		if change.Answers, err = withApplicability(m.inst, sh, next); err != nil {
 			return nil, err
 		}
@@ -268,11 +260,7 @@ func checkContent(inst *questionnaire.Compiled, indicator string, c Content) []F
 // SendBack returns an approved or resolved answer to its expert with a reason.
 func (s *Service) SendBack(ctx context.Context, p auth.Principal, roundID, country, indicator string, ifVersion *int, reason string) (*AnswerView, error) {
 	return s.answerMove(ctx, p, roundID, country, indicator, ifVersion, review.MoveSendBack, func(m *moving, sh *Sheet, v int) (*Change, error) {
-		rc, err := sh.Review.SendBack(m.actor, indicator, v, reason)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.SendBack(m.actor, indicator, v, reason))
 	})
 }
 
@@ -287,11 +275,7 @@ func (s *Service) Override(ctx context.Context, p auth.Principal, roundID, count
 				}
 			}
 		}
-		rc, err := sh.Review.Override(m.actor, indicator, v, score, reason)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Override(m.actor, indicator, v, score, reason))
 	})
 }
 
@@ -307,7 +291,7 @@ func (s *Service) Comment(ctx context.Context, p auth.Principal, roundID, countr
 			return nil, err
 		}
 		id = rc.Comment.ID
-		return one(rc), nil
+		return one(rc, nil)
 	})
 	if err != nil {
 		return nil, 0, err
@@ -335,17 +319,10 @@ func (s *Service) EditComment(ctx context.Context, p auth.Principal, roundID, co
 		if _, ok := m.inst.Indicator(indicator); !ok {
 			return nil, fmt.Errorf("indicator %q is not in the round's questionnaire: %w", indicator, ErrNotFound)
 		}
-		var rc review.Change
-		var err error
 		if in.Text != nil {
-			rc, err = sh.Review.EditComment(m.actor, indicator, id, *in.Text)
-		} else {
-			rc, err = sh.Review.ResolveComment(m.actor, indicator, id, *in.Resolved)
+			return one(sh.Review.EditComment(m.actor, indicator, id, *in.Text))
 		}
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.ResolveComment(m.actor, indicator, id, *in.Resolved))
 	})
 	if err != nil {
 		return nil, err
@@ -356,11 +333,7 @@ func (s *Service) EditComment(ctx context.Context, p auth.Principal, roundID, co
 // Lock freezes a sheet whose every applicable answer is approved or resolved.
 func (s *Service) Lock(ctx context.Context, p auth.Principal, roundID, country string) (*SheetView, error) {
 	sh, m, err := s.reviewMove(ctx, p, roundID, country, review.MoveLock, func(m *moving, sh *Sheet) (*Change, error) {
-		rc, err := sh.Review.Lock(m.actor)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Lock(m.actor))
 	})
 	if err == nil {
 		// The lock entry is written; the snapshot follows from it (and is completed by the next
@@ -378,11 +351,7 @@ func (s *Service) Reopen(ctx context.Context, p auth.Principal, roundID, country
 		if err := s.freeze(ctx, m.round, m.inst, sh); err != nil {
 			return nil, err
 		}
-		rc, err := sh.Review.Reopen(m.actor, reason)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Reopen(m.actor, reason))
 	})
 	return s.sheetView(p, sh, m, err)
 }

@@ -569,11 +569,7 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country
 		if sh.Status == SheetReturned {
 			submit = sh.Review.Resubmit
 		}
-		rc, err := submit(m.actor, applicableCodes(m.inst, sh))
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(submit(m.actor, applicableCodes(m.inst, sh)))
 	})
 	if err != nil {
 		return nil, err
@@ -584,11 +580,7 @@ func (s *Service) Submit(ctx context.Context, p auth.Principal, roundID, country
 // Return gives a sheet in review back to its expert, whole, with a reason.
 func (s *Service) Return(ctx context.Context, p auth.Principal, roundID, country, reason string) (*SheetView, error) {
 	sh, m, err := s.reviewMove(ctx, p, roundID, country, review.MoveReturn, func(m *moving, sh *Sheet) (*Change, error) {
-		rc, err := sh.Review.Return(m.actor, reason)
-		if err != nil {
-			return nil, err
-		}
-		return one(rc), nil
+		return one(sh.Review.Return(m.actor, reason))
 	})
 	if err != nil {
 		return nil, err

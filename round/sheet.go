@@ -323,10 +323,16 @@ func (s *Sheet) Apply(c Change, seq int64, actor string, t time.Time) {
 // the review's state after its moves; an entry without review moves (carrying forward, and
 // entries logged before the review workflow existed) sets the status it names.
 func (s *Sheet) applyReview(c Change, actor string, t time.Time) {
+	byMove := make(map[string]bool, len(c.Review))
+	for _, rc := range c.Review {
+		if rc.WritesContent() {
+			byMove[rc.Indicator] = true
+		}
+	}
 	writes := make([]review.Write, 0, len(c.Answers))
 	for i := range c.Answers {
 		code := c.Answers[i].Indicator
-		if !slices.ContainsFunc(c.Review, func(rc review.Change) bool { return rc.Indicator == code && rc.WritesContent() }) {
+		if !byMove[code] {
 			writes = append(writes, review.Write{Indicator: code, Version: s.Answer(code).Version, Author: actor})
 		}
 	}

@@ -60,7 +60,7 @@ func (s *Service) Tasks(ctx context.Context, p auth.Principal) ([]Task, error) {
 		return nil, err
 	}
 	today := s.now().UTC().Format(time.DateOnly)
-	var all, out []Task
+	var out []Task
 	for i := range rounds {
 		r := &rounds[i]
 		if r.Status != StatusOpen && r.Status != StatusClosed {
@@ -88,12 +88,11 @@ func (s *Service) Tasks(ctx context.Context, p auth.Principal) ([]Task, error) {
 			return nil, err
 		}
 		for _, ts := range found {
-			all = append(all, ts...)
+			for _, t := range ts {
+				t.Overdue = t.Due != "" && t.Due < today
+				out = append(out, t)
+			}
 		}
-	}
-	for _, t := range all {
-		t.Overdue = t.Due != "" && t.Due < today
-		out = append(out, t)
 	}
 	slices.SortStableFunc(out, func(a, b Task) int { return cmp.Compare(a.Key(), b.Key()) })
 	return out, nil
