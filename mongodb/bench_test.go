@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/mongodb"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -175,6 +176,46 @@ func BenchmarkReviewAction(b *testing.B) {
 			after := s.Stats()
 			written := (after.LogBytes - before.LogBytes) + (after.CheckpointBytes - before.CheckpointBytes)
 			b.ReportMetric(float64(written)/float64(b.N), "storeB/op")
+		})
+	}
+}
+
+// BenchmarkColdSheetRead is the worst read of a sheet an instance has not cached (after a
+// restart, or on an instance that never read it): its stored projection is one entry short of
+// a checkpoint interval behind the log, so the read replays that many entries.
+func BenchmarkColdSheetRead(b *testing.B) {
+	for _, size := range sheetSizes {
+		b.Run(fmt.Sprintf("answers=%d", size), func(b *testing.B) {
+			s := mongodbtest.New(b)
+			ctx := context.Background()
+			full := fullSheetChange(size)
+			if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
+				b.Fatal(err)
+			}
+			s.WaitForCheckpoints(ctx)
+			behind := mongodb.CheckpointInterval(size) - 1
+			for i := range behind {
+				if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) {
+					return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: fmt.Sprintf("IND_%04d", int(i)%size), Option: "full"}}}, nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s.WaitForCheckpoints(ctx)
+			// A store whose cache holds nothing reads every sheet cold.
+			cold, err := mongodb.Open(ctx, mongodb.Config{URI: s.URI(), Database: s.Database().Name(), CacheBytes: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cold.Close(ctx)
+			b.ResetTimer()
+			for b.Loop() {
+				sh, err := cold.Sheet(ctx, "r", "AT")
+				if err != nil || sh.Seq != int64(1+behind) {
+					b.Fatalf("cold read at %d, %v; want %d", sh.Seq, err, 1+behind)
+				}
+			}
+			b.ReportMetric(float64(behind), "entries/read")
 		})
 	}
 }

@@ -99,7 +99,9 @@ func TestDataModelQueriesRun(t *testing.T) {
 	law := round.Source{Kind: "law", Title: "Aliens Employment Act", Reference: "§ 4(2)", URL: "https://example.org/aea"}
 	reviewer := review.Actor{ID: "u_reviewer", Role: auth.RoleReviewer}
 	for _, country := range []string{"AT", "DE"} {
-		for v, option := range []string{"equal", "some_limits", "equal", "labour_test", "equal"} {
+		// Eight versions: enough entries for a checkpoint (mongodb.CheckpointInterval), which the
+		// queries on sheets read.
+		for v, option := range []string{"equal", "some_limits", "equal", "labour_test", "equal", "some_limits", "equal", "labour_test"} {
 			answers := []round.Answer{{Indicator: "LMM_1", Option: option, Comment: fmt.Sprint("version ", v+1), Sources: []round.Source{law}}}
 			if v == 0 {
 				answers = append(answers, round.Answer{Indicator: "LMM_2", Option: "open", Sources: []round.Source{{Kind: "policy", Title: "Plan"}}})
@@ -134,12 +136,12 @@ func TestDataModelQueriesRun(t *testing.T) {
 			t.Errorf("%s found nothing", q)
 		}
 		if strings.Contains(q, `"after.answers.indicator": "LMM_1"`) && strings.Contains(q, "sheet/demo-2025/AT") {
-			if len(docs) != 5 {
-				t.Errorf("history of LMM_1: %d versions, want 5", len(docs))
+			if len(docs) != 8 {
+				t.Errorf("history of LMM_1: %d versions, want 8", len(docs))
 			}
 			for i, d := range docs {
 				// Entry 4 is the reviewer's verdict, not a version of the answer.
-				if want := fmt.Sprintf("sheet/demo-2025/AT/%012d", []int{1, 2, 3, 5, 6}[i]); d["_id"] != want {
+				if want := fmt.Sprintf("sheet/demo-2025/AT/%012d", []int{1, 2, 3, 5, 6, 7, 8, 9}[i]); d["_id"] != want {
 					t.Errorf("history entry %d is %v, want %s", i, d["_id"], want)
 				}
 			}

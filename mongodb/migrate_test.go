@@ -106,15 +106,15 @@ func TestMigrateSchema1Store(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := sh.Answer("LMM_1")
-	if a == nil || a.Option != "some_limits" || a.Version != 2 || len(a.History) != 2 {
+	if a == nil || a.Option != "some_limits" || a.Version != 2 || a.At == 0 || a.Prev == 0 {
 		t.Fatalf("LMM_1 after migration: %+v", a)
 	}
 	if n := sh.AnswerCount(); n != 7 {
 		t.Fatalf("AT has %d answers after migration, want 7", n)
 	}
-	entries, err := s.SheetEntries(ctx, "demo-2025", "AT", a.History)
-	if err != nil || len(entries) != 2 || entries[0].Change.Answers[0].Option != "equal" || entries[0].Change.Answers[0].Sources[0].Reference != "§ 4(2)" {
-		t.Fatalf("history of LMM_1: %+v, %v", entries, err)
+	versions, err := round.Versions(ctx, s, "demo-2025", "AT", a)
+	if err != nil || len(versions) != 2 || versions[0].Answer.Option != "equal" || versions[0].Answer.Sources[0].Reference != "§ 4(2)" {
+		t.Fatalf("history of LMM_1: %+v, %v", versions, err)
 	}
 	events, err := s.ListEvents(ctx, audit.Filter{Entity: "sheet/demo-2025/AT"})
 	if err != nil || len(events) == 0 || len(events[0].After) == 0 {

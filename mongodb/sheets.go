@@ -52,7 +52,11 @@ type answerDoc struct {
 	Version       int          `json:"version,omitempty" bson:"version,omitempty"`
 	UpdatedBy     string       `json:"updated_by,omitempty" bson:"updated_by,omitempty"`
 	UpdatedAt     *time.Time   `json:"updated_at,omitempty" bson:"updated_at,omitempty"`
-	// History lists the sheet log positions of the answer's versions, oldest first.
+	// At and Prev are the sheet log positions of this version and of the one before it.
+	At   int64 `json:"at,omitempty" bson:"at,omitempty"`
+	Prev int64 `json:"prev,omitempty" bson:"prev,omitempty"`
+	// History is read only: schema 2 before the chain listed the positions of every version
+	// here, so the projection and each log entry's before-state grew with every save.
 	History []int64 `json:"history,omitempty" bson:"history,omitempty"`
 }
 
@@ -137,7 +141,7 @@ func toAnswerDoc(a *round.Answer) answerDoc {
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
 		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment, Sources: toSourceDocs(a.Sources),
 		Carried: a.Carried, Changed: a.Changed, Justification: a.Justification,
-		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, History: a.History,
+		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, At: a.At, Prev: a.Prev,
 	}
 	if !a.UpdatedAt.IsZero() {
 		t := a.UpdatedAt.UTC()
@@ -155,7 +159,13 @@ func fromAnswerDoc(a answerDoc) round.Answer {
 		Indicator: a.Indicator, Option: a.Option, Value: a.Value, Text: a.Text,
 		NotApplicable: a.NotApplicable, NAReason: a.NAReason, Comment: a.Comment, Sources: fromSourceDocs(a.Sources),
 		Carried: a.Carried, Changed: a.Changed, Justification: a.Justification,
-		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, History: a.History,
+		Inapplicable: a.Inapplicable, Version: a.Version, UpdatedBy: a.UpdatedBy, At: a.At, Prev: a.Prev,
+	}
+	if n := len(a.History); n > 0 && out.At == 0 {
+		out.At = a.History[n-1]
+		if n > 1 {
+			out.Prev = a.History[n-2]
+		}
 	}
 	if a.UpdatedAt != nil {
 		out.UpdatedAt = a.UpdatedAt.UTC()
@@ -203,8 +213,8 @@ func toChangeDoc(c *round.Change) changeDoc {
 	out := changeDoc{Action: c.Action, Status: string(c.Status), Reason: c.Reason, Review: convert(c.Review, toReviewChangeDoc)}
 	for i := range c.Answers {
 		d := toAnswerDoc(&c.Answers[i])
-		// Version, author and history are the log's to assign when the change is applied.
-		d.Version, d.UpdatedBy, d.UpdatedAt, d.History = 0, "", nil, nil
+		// Version, author and positions are the log's to assign when the change is applied.
+		d.Version, d.UpdatedBy, d.UpdatedAt, d.At, d.Prev = 0, "", nil, 0, 0
 		out.Answers = append(out.Answers, d)
 	}
 	return out
@@ -280,7 +290,7 @@ func (s *Store) loadSheet(ctx context.Context, roundID, country string, probe bo
 
 // maxCatchUpWindow is how many log entries a cold read asks for at once at most: a projection
 // can be a checkpoint interval behind, and point reads in parallel hide the store's latency.
-const maxCatchUpWindow = 16
+const maxCatchUpWindow = 32
 
 // catchUp applies the log entries after sh.Seq and tells how many there were. The first probe
 // is one point read; each time a window is full, the next one is twice as wide, so that one
@@ -350,7 +360,23 @@ func (s *Store) readSheetEntry(ctx context.Context, stream string, seq int64) (r
 	if err := decodeState(ev.After, &c); err != nil {
 		return round.Entry{}, false, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
 	}
-	return round.Entry{Seq: seq, Change: fromChangeDoc(c), Actor: ev.Actor, Time: ev.Time.UTC(), RequestID: ev.RequestID}, true, nil
+	change := fromChangeDoc(c)
+	if len(change.Answers) > 0 && (ev.Before.Type == bson.TypeEmbeddedDocument || ev.Before.Type == bson.TypeString) {
+		// The before-state holds the versions this entry replaced: their positions are the
+		// predecessors of the versions it wrote.
+		var before beforeDoc
+		if err := decodeState(ev.Before, &before); err != nil {
+			return round.Entry{}, false, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
+		}
+		for i := range change.Answers {
+			for _, b := range before.Answers {
+				if b.Indicator == change.Answers[i].Indicator {
+					change.Answers[i].Prev = fromAnswerDoc(b).At
+				}
+			}
+		}
+	}
+	return round.Entry{Seq: seq, Change: change, Actor: ev.Actor, Time: ev.Time.UTC(), RequestID: ev.RequestID}, true, nil
 }
 
 // UpdateSheet implements round.SheetStore. The change is decided on this instance's newest
@@ -427,22 +453,26 @@ func sheetEventDoc(ctx context.Context, sh *round.Sheet, c *round.Change, seq in
 		Entity: "sheet/" + sh.ID(), Before: before, After: toChangeDoc(c), Time: now, RequestID: rid}
 }
 
-// checkpointInterval is how many log entries may follow the stored projection before it is
-// rewritten: an eighth of the sheet's answers (at least 4), so that rewriting a large sheet
-// costs, spread over the saves that led to it, about what rewriting a small one does, and a
-// cold read replays at most that many entries, read a window at a time.
-func checkpointInterval(sh *round.Sheet) int64 {
-	return max(4, int64(sh.AnswerCount()/8))
+// CheckpointInterval is how many log entries may follow the stored projection of a sheet of
+// answers answers before it is rewritten: a quarter of its answers (at least 8). Rewriting a
+// projection costs in proportion to the sheet (on the embedded store, some 60-80 kB of
+// allocation per answer, as it decodes the old document before writing the new one); spread
+// over an interval in proportion to the sheet, that is about four answers' worth per save at
+// any size. The price is the replay of a cold read, at most that many entries, read a window
+// at a time (BenchmarkColdSheetRead).
+func CheckpointInterval(answers int) int64 {
+	return max(8, int64(answers/4))
 }
 
 // maybeCheckpoint has the projection of sh rewritten in the background when the log has run a
 // checkpoint interval past the stored one. The request does not wait for it: the log entry is
 // already the durable write.
 func (s *Store) maybeCheckpoint(sh *round.Sheet, stored int64) {
-	if sh.Seq-stored < checkpointInterval(sh) {
+	interval := CheckpointInterval(sh.AnswerCount())
+	if sh.Seq-stored < interval {
 		return
 	}
-	s.checkpoints.schedule(sh.ID())
+	s.checkpoints.schedule(sh.ID(), sh.Seq, interval)
 }
 
 // writeCheckpoint stores the newest cached state of sheet id as its projection. A failed or

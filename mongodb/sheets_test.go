@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,13 +96,13 @@ func TestConcurrentReadModifyWriteLosesNoAcknowledgedWrite(t *testing.T) {
 			if got, want := a.Version, 1+len(acks); got != want {
 				t.Fatalf("final version %d, want 1 + %d acknowledged writes", got, len(acks))
 			}
-			entries, err := s.SheetEntries(ctx, "r2025", "AT", a.History)
-			if err != nil {
-				t.Fatal(err)
+			versions, err := round.Versions(ctx, s, "r2025", "AT", a)
+			if err != nil || len(versions) != a.Version {
+				t.Fatalf("%d versions read back of %d: %v", len(versions), a.Version, err)
 			}
 			byVersion := map[int]string{}
-			for i, e := range entries {
-				byVersion[i+1] = e.Change.Answers[0].Comment
+			for _, v := range versions {
+				byVersion[v.Answer.Version] = v.Answer.Comment
 			}
 			seen := map[int]bool{}
 			for _, k := range acks {
@@ -211,5 +212,102 @@ func TestInstancesSeeEachOthersWritesThroughTheLog(t *testing.T) {
 	mine, err := s.Sheet(ctx, "r2025", "AT")
 	if err != nil || mine.Seq != 23 || mine.Answer("q00").Comment != "from the other instance" {
 		t.Fatalf("cached instance missed a write of the other: %+v %v", mine.Answer("q00"), err)
+	}
+}
+
+// An answer saved many times costs the same to write as one saved once: its log entry and its
+// part of the stored projection hold two positions, not one per version, and its versions are
+// still all read back, in order, by following the chain.
+func TestAnswerCostDoesNotGrowWithItsVersions(t *testing.T) {
+	s := mongodbtest.New(t)
+	ctx := context.Background()
+	save := func(i int) int64 {
+		t.Helper()
+		before := s.Stats().LogBytes
+		if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) {
+			return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: "q1", Option: "full", Comment: fmt.Sprintf("save %04d", i)}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return s.Stats().LogBytes - before
+	}
+	projection := func() int {
+		t.Helper()
+		s.WaitForCheckpoints(ctx)
+		raw, err := s.Database().Collection("sheets").FindOne(ctx, map[string]string{"_id": "r/AT"}).Raw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(raw)
+	}
+	// The first checkpoint comes after a few entries (at least 4).
+	for i := 1; i < 8; i++ {
+		save(i)
+	}
+	second := save(8)
+	firstProjection := projection()
+	const saves = 300
+	var last int64
+	for i := 9; i <= saves; i++ {
+		last = save(i)
+	}
+	// The entry's size may differ by the digits of the positions it names, no more.
+	if last > second+8 {
+		t.Errorf("log entry of version %d is %d bytes, of version 8 %d: it grows with the versions", saves, last, second)
+	}
+	if p := projection(); p > firstProjection+16 {
+		t.Errorf("stored projection %d bytes after %d versions, %d after 8: it grows with the versions", p, saves, firstProjection)
+	}
+
+	// A cold reader (a second store on the same database) reads the chain back.
+	other := mongodbtest.SecondInstance(t, s)
+	sh, err := other.Sheet(ctx, "r", "AT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sh.Answer("q1")
+	versions, err := round.Versions(ctx, other, "r", "AT", a)
+	if err != nil || len(versions) != saves {
+		t.Fatalf("%d versions read back, want %d: %v", len(versions), saves, err)
+	}
+	for i, v := range versions {
+		if v.Answer.Version != i+1 || v.Answer.Comment != fmt.Sprintf("save %04d", i+1) || v.Entry.Seq != v.Answer.At {
+			t.Fatalf("version %d read back as %+v at entry %d", i+1, v.Answer, v.Entry.Seq)
+		}
+	}
+}
+
+// Saves that land while a sheet's projection is being rewritten count from the position that
+// rewrite was asked for, so a sheet is rewritten once per interval of entries (an eighth of its
+// answers), not again at once by every save that arrived during a slow write.
+func TestCheckpointsKeepToTheirInterval(t *testing.T) {
+	s := mongodbtest.New(t)
+	ctx := context.Background()
+	const answers, saves = 160, 320 // an interval of 20 entries
+	full := &round.Change{Action: "answer.import"}
+	for i := range answers {
+		full.Answers = append(full.Answers, round.Answer{Indicator: fmt.Sprintf("q%03d", i), Option: "full", Comment: strings.Repeat("words ", 50)})
+	}
+	if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) { return full, nil }); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitForCheckpoints(ctx)
+	before := s.Stats().Checkpoints
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < saves; i += 8 {
+				if _, err := s.UpdateSheet(ctx, "r", "AT", func(*round.Sheet) (*round.Change, error) {
+					return &round.Change{Action: "answer.save", Answers: []round.Answer{{Indicator: fmt.Sprintf("q%03d", i%answers), Option: "none"}}}, nil
+				}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s.WaitForCheckpoints(ctx)
+	if n, most := s.Stats().Checkpoints-before, int64(saves/20+1); n > most {
+		t.Errorf("%d checkpoints for %d saves on a sheet checkpointed every 20 entries; at most %d", n, saves, most)
 	}
 }

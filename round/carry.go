@@ -198,29 +198,55 @@ func (s *Service) History(ctx context.Context, p auth.Principal, roundID, countr
 	if err != nil {
 		return nil, err
 	}
-	a := view.Answer
-	entries, err := s.sheets.SheetEntries(ctx, roundID, country, a.History)
+	versions, err := Versions(ctx, s.sheets, roundID, country, &view.Answer)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AnswerVersion, 0, len(entries))
-	for i, e := range entries {
-		for _, ea := range e.Change.Answers {
-			if ea.Indicator != indicator {
-				continue
+	out := make([]AnswerVersion, len(versions))
+	for i, ver := range versions {
+		v := AnswerVersion{Version: ver.Answer.Version, Answer: ver.Answer, Action: ver.Entry.Change.Action,
+			Actor: view.Labels.Of(ver.Entry.Actor), RequestID: ver.Entry.RequestID}
+		for _, rv := range view.Review.Revisions {
+			if rv.Version == v.Version {
+				v.Reason = rv.Reason
 			}
-			ea.Version, ea.UpdatedAt, ea.UpdatedBy, ea.History = i+1, e.Time, e.Actor, nil
-			v := AnswerVersion{Version: i + 1, Answer: ea, Action: e.Change.Action, Actor: view.Labels.Of(e.Actor), RequestID: e.RequestID}
-			for _, rv := range view.Review.Revisions {
-				if rv.Version == v.Version {
-					v.Reason = rv.Reason
-				}
-			}
-			v.Answer.UpdatedBy = v.Actor
-			out = append(out, v)
-			break
 		}
+		v.Answer.UpdatedBy = v.Actor
+		out[i] = v
 	}
+	return out, nil
+}
+
+// Version is one version of an answer as its log entry wrote it.
+type Version struct {
+	Answer Answer
+	Entry  Entry
+}
+
+// Versions reads back every version of answer a, oldest first, by following the chain of log
+// positions from the newest (a.At) through each version's predecessor (Prev): one entry read
+// per version, nothing kept per answer beyond two positions.
+func Versions(ctx context.Context, sheets SheetStore, roundID, country string, a *Answer) ([]Version, error) {
+	out := make([]Version, 0, a.Version)
+	for at, v := a.At, a.Version; at > 0 && v > 0; v-- {
+		entries, err := sheets.SheetEntries(ctx, roundID, country, []int64{at})
+		if err != nil {
+			return nil, err
+		}
+		i := -1
+		if len(entries) == 1 {
+			i = slices.IndexFunc(entries[0].Change.Answers, func(ea Answer) bool { return ea.Indicator == a.Indicator })
+		}
+		if i < 0 {
+			return nil, fmt.Errorf("sheet %s: log entry %d holds no version of %s", SheetID(roundID, country), at, a.Indicator)
+		}
+		e := entries[0]
+		ea := e.Change.Answers[i]
+		ea.Version, ea.At, ea.UpdatedAt, ea.UpdatedBy = v, at, e.Time, e.Actor
+		out = append(out, Version{Answer: ea, Entry: e})
+		at = ea.Prev
+	}
+	slices.Reverse(out)
 	return out, nil
 }
 

@@ -73,9 +73,11 @@ type Answer struct {
 	Version   int
 	UpdatedBy string
 	UpdatedAt time.Time
-	// History lists the log positions of the sheet where each version of this answer was
-	// written, oldest first: version v was written at History[v-1].
-	History []int64
+	// At is the sheet log position where this version was written, Prev that of the version
+	// before it (0 for the first). The versions form a chain through the log, read back by
+	// Versions, so that an answer's size, and what a checkpoint rewrites, stays the same
+	// however often it is saved.
+	At, Prev int64
 }
 
 // Previous is the previous round's frozen answer to an indicator.
@@ -264,7 +266,7 @@ func newChunk(answers []Answer) *answerChunk {
 // sizeBytes estimates the memory of one answer: the struct and what its fields point to.
 func (a *Answer) sizeBytes() int64 {
 	n := int64(unsafe.Sizeof(*a)) + int64(len(a.Indicator)+len(a.Option)+len(a.Text)+len(a.NAReason)+
-		len(a.Comment)+len(a.Justification)+len(a.UpdatedBy)+8*len(a.History))
+		len(a.Comment)+len(a.Justification)+len(a.UpdatedBy))
 	for _, src := range a.Sources {
 		n += src.sizeBytes()
 	}
@@ -354,12 +356,11 @@ func (s *Sheet) next(in Answer, seq int64, actor string, t time.Time) Answer {
 	a := in
 	a.UpdatedBy, a.UpdatedAt = actor, t
 	if cur := s.Answer(a.Indicator); cur != nil {
-		a.Version = cur.Version + 1
-		a.History = append(slices.Clip(cur.History), seq)
+		a.Version, a.Prev = cur.Version+1, cur.At
 	} else {
-		a.Version = 1
-		a.History = []int64{seq}
+		a.Version, a.Prev = 1, 0
 	}
+	a.At = seq
 	return a
 }
 

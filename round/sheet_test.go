@@ -24,11 +24,11 @@ func (m model) apply(c round.Change, seq int64, actor string, t time.Time) {
 		a := in
 		a.UpdatedBy, a.UpdatedAt = actor, t
 		if cur, ok := m[a.Indicator]; ok {
-			a.Version = cur.Version + 1
-			a.History = append(slices.Clip(cur.History), seq)
+			a.Version, a.Prev = cur.Version+1, cur.At
 		} else {
-			a.Version, a.History = 1, []int64{seq}
+			a.Version, a.Prev = 1, 0
 		}
+		a.At = seq
 		m[a.Indicator] = a
 	}
 }
@@ -113,7 +113,7 @@ func TestSheetChangeCostIsFlat(t *testing.T) {
 		sh := &round.Sheet{Round: "r", Country: "AT"}
 		answers := make([]round.Answer, size)
 		for i := range answers {
-			answers[i] = round.Answer{Indicator: fmt.Sprintf("I%04d", i), Option: "full", Comment: strings.Repeat("x", 300), Version: 1, History: []int64{1}}
+			answers[i] = round.Answer{Indicator: fmt.Sprintf("I%04d", i), Option: "full", Comment: strings.Repeat("x", 300), Version: 1, At: 1}
 		}
 		sh.SetAnswers(answers)
 		change := round.Change{Answers: []round.Answer{{Indicator: fmt.Sprintf("I%04d", size/2), Option: "none"}}}

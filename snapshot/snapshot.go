@@ -147,7 +147,8 @@ type Override struct {
 }
 
 // AnswerFrom copies the fields of a sheet's answer that a snapshot keeps;
-// the caller adds the review record. Previous and History stay out: the
+// the caller adds the review record. Previous and the log positions (At,
+// Prev) stay out: the
 // previous round has its own snapshot and the log its own history.
 func AnswerFrom(a round.Answer) Answer {
 	return Answer{

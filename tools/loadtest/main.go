@@ -47,6 +47,11 @@ import (
 // indicators is the size of every sheet; countries how many sheets the round has.
 var indicators, countryCount = 170, 128
 
+// phases are the per-client phases to run; nil runs them all.
+var phases map[string]bool
+
+func runs(phase string) bool { return phases == nil || phases[phase] }
+
 // withReview adds the review phases.
 var withReview bool
 
@@ -59,6 +64,16 @@ func main() {
 	flag.IntVar(&countryCount, "countries", countryCount, "countries (sheets) in the round; at least the largest client count")
 	withImport := flag.Bool("import", true, "also measure the bulk import of 40,000 answers")
 	flag.BoolVar(&withReview, "review", true, "also measure review actions, bulk approval and the work queue")
+	flag.Func("phases", "the per-client phases to run, comma-separated (default raw,save,read,load)", func(v string) error {
+		phases = map[string]bool{}
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); !slices.Contains([]string{"raw", "save", "read", "load"}, p) {
+				return fmt.Errorf("unknown phase %q", p)
+			}
+			phases[p] = true
+		}
+		return nil
+	})
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -91,6 +106,9 @@ func writeAllocs(file string) {
 // commands counts store round trips, to express a save in round trips.
 var commands atomic.Int64
 
+// theStore is the embedded store under test, whose counters give each phase's bytes written.
+var theStore *mongodb.Store
+
 func run(duration time.Duration, clientList string, withImport bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "expertsurvey-load-")
@@ -104,6 +122,7 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 		return err
 	}
 	defer store.Close(ctx)
+	theStore = store
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
@@ -146,8 +165,8 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 			return err
 		}
 		tasks := measure(1, duration, func(int, int) error { return get(client, base+"/v1/me/tasks", rv.tasksToken, http.StatusOK) })
-		fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
-		fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+		fmt.Println(header)
+		fmt.Println(headerRule)
 		fmt.Println(tasks.row("API work queue of a reviewer of 10 sheets (GET /v1/me/tasks)", 1))
 		bulk := rv.bulkApprovals(client, base)
 		fmt.Println(bulk.row(fmt.Sprintf("API bulk approval of a whole sheet (%d answers)", indicators), 1))
@@ -157,26 +176,37 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 	if memProfileBase != "" {
 		writeAllocs(memProfileBase)
 	}
-	fmt.Println("| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Println(header)
+	fmt.Println(headerRule)
 	for _, n := range counts {
 		if n > countryCount {
 			return fmt.Errorf("%d clients need at least as many countries (-countries)", n)
 		}
-		raw := rawInserts(ctx, store, n, duration)
-		fmt.Println(raw.row("raw driver insert (one write)", n))
-		saves := apiSaves(client, base, token, n, duration)
-		fmt.Println(saves.row("API answer save (PUT with If-Match)", n))
-		reads := apiReads(client, base, token, n, duration)
-		fmt.Println(reads.row("API read one answer", n))
-		loads := apiLoads(client, base, token, n, duration)
-		fmt.Println(loads.row(fmt.Sprintf("API sheet load (%d answers with sources)", indicators), n))
-		fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | | |\n", n,
-			100*saves.rate()*saves.tripsPerOp()/raw.rate())
-		if rv != nil {
+		var raw, saves *result
+		if runs("raw") {
+			raw = rawInserts(ctx, store, n, duration)
+			fmt.Println(raw.row("raw driver insert (one write)", n))
+		}
+		if runs("save") {
+			saves = apiSaves(client, base, token, n, duration)
+			fmt.Println(saves.row("API answer save (PUT with If-Match)", n))
+		}
+		if runs("read") {
+			reads := apiReads(client, base, token, n, duration)
+			fmt.Println(reads.row("API read one answer", n))
+		}
+		if runs("load") {
+			loads := apiLoads(client, base, token, n, duration)
+			fmt.Println(loads.row(fmt.Sprintf("API sheet load (%d answers with sources)", indicators), n))
+		}
+		if raw != nil && saves != nil {
+			fmt.Printf("| saves/s x round trips per save vs raw writes/s | %d | %.0f%% | | | | | | |\n", n,
+				100*saves.rate()*saves.tripsPerOp()/raw.rate())
+		}
+		if rv != nil && saves != nil {
 			verdicts := rv.verdicts(client, base, n, duration)
 			fmt.Println(verdicts.row("API review action (verdict with If-Match)", n))
-			fmt.Printf("| review actions/s vs saves/s | %d | %.0f%% | | | | |\n", n, 100*verdicts.rate()/saves.rate())
+			fmt.Printf("| review actions/s vs saves/s | %d | %.0f%% | | | | | | |\n", n, 100*verdicts.rate()/saves.rate())
 		}
 	}
 	if !withImport {
@@ -271,6 +301,11 @@ func setUp(ctx context.Context, a *app.App) (string, error) {
 	return sess.AccessToken, err
 }
 
+const (
+	header     = "| phase | clients | ops/s | p50 | p99 | store round trips per op | allocated per op | store bytes written per op | checkpoints per op |"
+	headerRule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
 // result is one phase's latencies, store command count and allocated bytes.
 type result struct {
 	lat       []time.Duration
@@ -278,6 +313,9 @@ type result struct {
 	commands  int64
 	allocated uint64
 	failed    int
+	// written is what the service sent the store in log entries and checkpoints (encoded BSON),
+	// checkpoints how many sheet projections it rewrote.
+	written, checkpoints int64
 }
 
 func (r *result) rate() float64 { return float64(len(r.lat)) / r.took.Seconds() }
@@ -306,8 +344,10 @@ func (r *result) row(name string, clients int) string {
 	if len(r.lat) > 0 {
 		perOp = r.allocated / uint64(len(r.lat))
 	}
-	return fmt.Sprintf("| %s%s | %d | %.0f | %.1f ms | %.1f ms | %.1f | %.1f kB |", name, fail, clients, r.rate(),
-		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp(), float64(perOp)/1000)
+	n := float64(max(1, len(r.lat)))
+	return fmt.Sprintf("| %s%s | %d | %.0f | %.1f ms | %.1f ms | %.1f | %.1f kB | %.2f kB | %.3f |", name, fail, clients, r.rate(),
+		float64(r.pct(0.50).Microseconds())/1000, float64(r.pct(0.99).Microseconds())/1000, r.tripsPerOp(), float64(perOp)/1000,
+		float64(r.written)/n/1000, float64(r.checkpoints)/n)
 }
 
 // errDone, from an op, ends its worker's phase early: it has done all there was to do.
@@ -322,6 +362,7 @@ func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	allocBefore := ms.TotalAlloc
+	statsBefore := theStore.Stats()
 	start := time.Now()
 	deadline := start.Add(d)
 	for w := range n {
@@ -348,9 +389,15 @@ func measure(n int, d time.Duration, op func(worker, i int) error) *result {
 	}
 	wg.Wait()
 	res.took = time.Since(start)
+	// The checkpoints a phase made due are written in the background; wait for them so that
+	// their commands, allocations and bytes count where they were caused.
+	theStore.WaitForCheckpoints(context.Background())
 	res.commands = commands.Load() - before
 	runtime.ReadMemStats(&ms)
 	res.allocated = ms.TotalAlloc - allocBefore
+	st := theStore.Stats()
+	res.written = st.LogBytes - statsBefore.LogBytes + st.CheckpointBytes - statsBefore.CheckpointBytes
+	res.checkpoints = st.Checkpoints - statsBefore.Checkpoints
 	return res
 }
 
