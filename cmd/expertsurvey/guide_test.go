@@ -37,7 +37,8 @@ const (
 // TestGuide runs docs/guide.md as a newcomer would: every `sh` block in order, in one
 // terminal-like session (exported variables and the working directory carry from block to
 // block), starting in the repository's root with an empty HOME. The first block builds the
-// binary; the block that starts the service runs in the background until the end. Each block
+// binary (with the flags of the release image, whose build CI runs first, so that its compiled
+// packages are reused); the block that starts the service runs in the background until the end. Each block
 // must exit 0, and where the guide shows a `text` block right after it, the block's output
 // (stdout and stderr, as a terminal shows them) must match it, line by line; "..." in a shown
 // line stands for any text, and a line of only "..." for any number of lines. Any other kind
@@ -97,6 +98,12 @@ func TestGuide(t *testing.T) {
 	}
 	if server == nil {
 		t.Fatal("the guide never starts the service")
+	}
+	// Without an SMTP server, as the guide says, the service logged each invitation's link.
+	for _, who := range []string{"cleo", "eva", "fabien", "rui"} {
+		if !regexp.MustCompile(`invitation link not mailed.* email=` + who + `@institute\.example link=\S+token=`).MatchString(server.log.String()) {
+			t.Errorf("the service did not log %s's invitation link", who)
+		}
 	}
 }
 
