@@ -387,6 +387,19 @@ func TestBrokenImportListsEveryProblemAndWritesNothing(t *testing.T) {
 		}
 	}
 
+	// A file the decoder stops on (a misspelt field, a word where a number goes) has its other
+	// problems reported in the same answer.
+	mixed := strings.Replace(strings.Replace(string(miniIndexFile(t)), "title:", "titel:", 1), "default_language: en", "default_language: de", 1)
+	p = qProblem(t, c.Do(importYAML("/v1/questionnaires/mini-index/import", []byte(mixed))), http.StatusUnprocessableEntity)
+	var unknown, language bool
+	for _, e := range p.Errors {
+		unknown = unknown || (strings.HasPrefix(e.Field, "line ") && strings.Contains(e.Reason, `unknown field "titel"`))
+		language = language || e.Field == "languages"
+	}
+	if !unknown || !language {
+		t.Errorf("a file with an unknown field and an invalid language: %+v", p.Errors)
+	}
+
 	// Undecodable files name the line; unknown formats and another questionnaire's file are refused.
 	p = qProblem(t, c.Do(importYAML("/v1/questionnaires/mini-index/import", []byte("code: mini-index\ntitle: [unclosed\n"))), http.StatusBadRequest)
 	if !strings.Contains(p.Detail, "line") {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/expertsurvey/expertsurvey/api"
@@ -105,16 +106,16 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	if opts.Lockout != nil {
 		lockout = *opts.Lockout
 	}
-	notifier, err := notifierFor(opts)
+	questionnaires, err := questionnaire.NewService(questionnaire.ServiceConfig{Store: store, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := notifierFor(opts, instrumentLanguages(store, questionnaires))
 	if err != nil {
 		return nil, err
 	}
 	authSvc, err := auth.NewService(auth.Config{Store: store, Tokens: tokens, Hasher: hasher, Lockout: lockout, Now: opts.Now,
 		Targets: roundTargets{store}, Notifier: notifier})
-	if err != nil {
-		return nil, err
-	}
-	questionnaires, err := questionnaire.NewService(questionnaire.ServiceConfig{Store: store, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -208,13 +209,45 @@ func (a *App) prepareOnce(ctx context.Context) error {
 	return a.store.EnsureIndexes(ctx)
 }
 
-// notifierFor delivers tokens by mail when an SMTP server is configured, and logs their links
-// otherwise.
-func notifierFor(opts Options) (auth.Notifier, error) {
+// notifierFor delivers tokens by mail when an SMTP server is configured, in the languages of
+// each user's instruments, and logs their links otherwise.
+func notifierFor(opts Options, languagesOf func(context.Context, auth.User) []string) (auth.Notifier, error) {
 	if opts.Mail.Host == "" {
 		return mail.Log{LinkBase: opts.Mail.LinkBase, Logger: opts.Logger}, nil
 	}
-	return mail.New(opts.Mail, opts.Logger)
+	cfg := opts.Mail
+	cfg.LanguagesOf = languagesOf
+	return mail.New(cfg, opts.Logger)
+}
+
+// instrumentLanguages names the languages of a user's messages: those of the instruments of
+// the rounds the user is assigned to, each instrument's default language first, in the order of
+// the assignments. A round or instrument that cannot be read is passed over: the message still
+// goes, in the configured language.
+func instrumentLanguages(rounds round.RoundStore, instruments *questionnaire.Service) func(context.Context, auth.User) []string {
+	return func(ctx context.Context, u auth.User) []string {
+		var langs, seenRounds []string
+		for _, a := range u.Assignments {
+			if a.Round == auth.AllRounds || slices.Contains(seenRounds, a.Round) {
+				continue
+			}
+			seenRounds = append(seenRounds, a.Round)
+			r, err := rounds.Round(ctx, a.Round)
+			if err != nil {
+				continue
+			}
+			d, _, err := instruments.Published(ctx, r.Questionnaire, r.QuestionnaireVer)
+			if err != nil {
+				continue
+			}
+			for _, l := range append([]string{d.DefaultLanguage}, d.Languages...) {
+				if !slices.Contains(langs, l) {
+					langs = append(langs, l)
+				}
+			}
+		}
+		return langs
+	}
 }
 
 // completeLocks freezes the locks a stopped process left without their snapshot. A failure is

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -45,8 +46,14 @@ type Config struct {
 	// LinkBase is where a token is redeemed: the link is LinkBase followed by the token, e.g.
 	// https://survey.example.org/accept-invitation?token=
 	LinkBase string
-	// Language picks the templates; unknown languages fall back to English.
+	// Language picks the templates of users LanguagesOf names no language for; unknown
+	// languages fall back to English.
 	Language string
+	// LanguagesOf, when set, names the languages of a user's messages: those of the instruments
+	// of the rounds the user takes part in, each instrument's default first. Every one of them
+	// with a template is written into the one message (the subject joins theirs), so that a
+	// French and English round invites in French and English.
+	LanguagesOf func(ctx context.Context, u auth.User) []string
 	// TLSConfig overrides the TLS settings (tests trust their own certificate with it).
 	TLSConfig *tls.Config
 	Timeout   time.Duration
@@ -116,7 +123,14 @@ func (s *Sender) PasswordReset(ctx context.Context, u auth.User, token string, e
 }
 
 func (s *Sender) send(ctx context.Context, kind string, u auth.User, token string, expires time.Time) error {
-	subject, body, err := render(kind, s.cfg.Language, u, s.cfg.LinkBase+url.QueryEscape(token), expires)
+	var langs []string
+	if s.cfg.LanguagesOf != nil {
+		langs = s.cfg.LanguagesOf(ctx, u)
+	}
+	if !slices.ContainsFunc(langs, hasTemplates) {
+		langs = []string{s.cfg.Language}
+	}
+	subject, body, err := render(kind, langs, u, s.cfg.LinkBase+url.QueryEscape(token), expires)
 	if err != nil {
 		return err
 	}
@@ -153,20 +167,31 @@ func (s *Sender) send(ctx context.Context, kind string, u auth.User, token strin
 	return nil
 }
 
-// render fills the template kind in lang (English when there is none) and splits off the
-// subject.
-func render(kind, lang string, u auth.User, link string, expires time.Time) (subject, body string, err error) {
-	t := templates.Lookup(kind + "." + lang + ".txt")
-	if t == nil {
-		t = templates.Lookup(kind + ".en.txt")
+func hasTemplates(lang string) bool { return slices.Contains(Languages, lang) }
+
+// render fills the template kind in every language of langs that has one (English when none
+// has), one after the other, and joins their subjects.
+func render(kind string, langs []string, u auth.User, link string, expires time.Time) (subject, body string, err error) {
+	var written []string
+	for _, lang := range langs {
+		if hasTemplates(lang) && !slices.Contains(written, lang) {
+			written = append(written, lang)
+		}
 	}
-	var b bytes.Buffer
+	if len(written) == 0 {
+		written = []string{"en"}
+	}
 	data := struct{ Name, Email, Link, Expires string }{u.DisplayName, u.Email, link, expires.UTC().Format("2006-01-02 15:04 MST")}
-	if err := t.Execute(&b, data); err != nil {
-		return "", "", fmt.Errorf("mail: render %s: %w", kind, err)
+	var subjects, bodies []string
+	for _, lang := range written {
+		var b bytes.Buffer
+		if err := templates.ExecuteTemplate(&b, kind+"."+lang+".txt", data); err != nil {
+			return "", "", fmt.Errorf("mail: render %s in %s: %w", kind, lang, err)
+		}
+		s, b2, _ := strings.Cut(b.String(), "\n")
+		subjects, bodies = append(subjects, strings.TrimSpace(s)), append(bodies, strings.TrimSpace(b2))
 	}
-	subject, body, _ = strings.Cut(b.String(), "\n")
-	return strings.TrimSpace(subject), body, nil
+	return strings.Join(subjects, " / "), strings.Join(bodies, "\n\n"+strings.Repeat("-", 40)+"\n\n") + "\n", nil
 }
 
 // Log is the notifier without an SMTP server: it logs the link, so that whoever runs a

@@ -137,13 +137,20 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 
 func sender(t *testing.T, s *smtpServer, lang string) *mail.Sender {
 	t.Helper()
+	return senderWith(t, s, func(c *mail.Config) { c.Language = lang })
+}
+
+// senderWith delivers to s, with the test's configuration changed by edit.
+func senderWith(t *testing.T, s *smtpServer, edit func(*mail.Config)) *mail.Sender {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(s.addr)
-	p := atoi(port)
-	m, err := mail.New(mail.Config{
-		Host: host, Port: p, Username: "mailer", Password: "secret", From: "Survey <survey@example.org>",
-		LinkBase: "https://survey.example.org/accept-invitation?token=", Language: lang,
+	cfg := mail.Config{
+		Host: host, Port: atoi(port), Username: "mailer", Password: "secret", From: "Survey <survey@example.org>",
+		LinkBase:  "https://survey.example.org/accept-invitation?token=",
 		TLSConfig: &tls.Config{RootCAs: s.roots, ServerName: "127.0.0.1"}, Timeout: 10 * time.Second,
-	}, slog.New(slog.DiscardHandler))
+	}
+	edit(&cfg)
+	m, err := mail.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +267,54 @@ func TestLogNotifierLogsTheLink(t *testing.T) {
 	for _, want := range []string{"accept-invitation?token=tok-1", "accept-invitation?token=tok-2", "ann@example.org"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+// A user of a round whose instrument is in French and English is invited in both, French (the
+// instrument's default) first; languages without templates are passed over, and a user of no
+// round gets the configured language.
+func TestMessagesInTheInstrumentsLanguages(t *testing.T) {
+	srv := startSMTP(t)
+	languages := map[string][]string{"u_ann": {"fr", "de", "en"}, "u_bob": {"de"}, "u_cy": nil}
+	m := senderWith(t, srv, func(c *mail.Config) {
+		c.Language = "en"
+		c.LanguagesOf = func(_ context.Context, u auth.User) []string { return languages[u.ID] }
+	})
+	expires := time.Date(2026, 12, 9, 10, 0, 0, 0, time.UTC)
+	for _, u := range []auth.User{ann, {ID: "u_bob", Email: "bob@example.org", DisplayName: "Bob"}, {ID: "u_cy", Email: "cy@example.org", DisplayName: "Cy"}} {
+		if err := m.Invitation(context.Background(), u, "tok-"+u.ID, expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := srv.messages()
+	if len(got) != 3 {
+		t.Fatalf("%d messages delivered, want 3", len(got))
+	}
+	for i, want := range []struct {
+		subject string
+		texts   []string
+	}{
+		{"Invitation à expertsurvey / You are invited to expertsurvey", []string{"Bonjour Ann Expert", "Hello Ann Expert"}},
+		{"You are invited to expertsurvey", []string{"Hello Bob"}},
+		{"You are invited to expertsurvey", []string{"Hello Cy"}},
+	} {
+		msg, err := netmail.ReadMessage(strings.NewReader(got[i].data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, _ := new(mimeDecoder).DecodeHeader(msg.Header.Get("Subject"))
+		body := decodedBody(t, msg)
+		last := -1
+		for _, text := range want.texts {
+			at := strings.Index(body, text)
+			if at <= last {
+				t.Errorf("message %d: %q missing or out of order\n%s", i, text, body)
+			}
+			last = at
+		}
+		if subject != want.subject || strings.Contains(body, "Bonjour") != (i == 0) {
+			t.Errorf("message %d: subject %q\n%s", i, subject, body)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -50,8 +51,13 @@ func DecodeDefinition(r io.Reader, format string) (*Definition, error) {
 			// should be fixed in one go. JSON is YAML, and the YAML decoder lists them all, by
 			// line.
 			var syntax *json.SyntaxError
-			if all := yamlProblems(data); !errors.As(err, &syntax) && len(all) > 1 {
-				msg += fmt.Sprintf("; the file has %d such problems: %s", len(all), strings.Join(all, "; "))
+			if !errors.As(err, &syntax) {
+				if partial, all := yamlProblems(data); len(all) > 0 {
+					if len(all) > 1 {
+						msg += fmt.Sprintf("; the file has %d such problems: %s", len(all), strings.Join(all, "; "))
+					}
+					return nil, newFieldsError(msg, all, partial)
+				}
 			}
 			return nil, fmt.Errorf("%w: %s", ErrFormat, msg)
 		}
@@ -62,6 +68,11 @@ func DecodeDefinition(r io.Reader, format string) (*Definition, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(d); err != nil {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				// The decoder went on past these and filled in the rest.
+				return nil, newFieldsError(err.Error(), te.Errors, d)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 		}
 		var extra yaml.Node
@@ -145,13 +156,68 @@ func (k *LookupKey) UnmarshalJSON(b []byte) error {
 }
 
 // yamlProblems decodes data as YAML with unknown fields refused and returns every problem the
-// decoder lists (unknown fields, wrong types), each with its line.
-func yamlProblems(data []byte) []string {
+// decoder lists (unknown fields, wrong types), each with its line, and what it decoded past them.
+func yamlProblems(data []byte) (*Definition, []string) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	d := new(Definition)
 	var te *yaml.TypeError
-	if err := dec.Decode(new(Definition)); errors.As(err, &te) {
-		return te.Errors
+	if err := dec.Decode(d); errors.As(err, &te) {
+		return d, te.Errors
 	}
-	return nil
+	return nil, nil
+}
+
+// FieldsError is a definition file that parses but has fields its format refuses: unknown
+// fields and values of the wrong type, every one with its line. Partial is everything else the
+// file says, so that an import can report the file's other problems (those Validate finds) in
+// the same answer rather than after the first ones are fixed. It wraps ErrFormat.
+type FieldsError struct {
+	Problems []Problem
+	Partial  *Definition
+	msg      string
+}
+
+func (e *FieldsError) Error() string { return ErrFormat.Error() + ": " + e.msg }
+
+// Unwrap makes errors.Is(err, ErrFormat) true.
+func (e *FieldsError) Unwrap() error { return ErrFormat }
+
+var (
+	yamlUnknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+	yamlWrongType    = regexp.MustCompile(`^line (\d+): cannot unmarshal !!\w+ ` + "`(.*)`" + ` into (\S+)$`)
+)
+
+// newFieldsError turns the YAML decoder's messages, written for Go programmers, into problems
+// for the author of the file: the line, and what is wrong in the format's own words.
+func newFieldsError(msg string, decoderErrors []string, partial *Definition) *FieldsError {
+	e := &FieldsError{Partial: partial, msg: msg}
+	for _, de := range decoderErrors {
+		if m := yamlUnknownField.FindStringSubmatch(de); m != nil {
+			e.Problems = append(e.Problems, Problem{Path: "line " + m[1], Message: fmt.Sprintf("unknown field %q", m[2])})
+		} else if m := yamlWrongType.FindStringSubmatch(de); m != nil {
+			e.Problems = append(e.Problems, Problem{Path: "line " + m[1], Message: fmt.Sprintf("%q is not %s", m[2], expectedKind(m[3]))})
+		} else {
+			e.Problems = append(e.Problems, Problem{Message: de})
+		}
+	}
+	return e
+}
+
+// expectedKind names a Go type the way the format's documentation does.
+func expectedKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case goType == "string":
+		return "a text"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), goType == "questionnaire.Text":
+		return "a mapping"
+	default:
+		return "of the expected kind"
+	}
 }

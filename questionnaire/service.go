@@ -550,10 +550,16 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, r io.Reader, opt
 		}
 	}
 	d, err := DecodeFile(r, opts.Format)
-	if err != nil {
+	var problems []Problem
+	var fields *FieldsError
+	switch {
+	case errors.As(err, &fields):
+		// Report the fields the format refused with every other problem of the file.
+		d, problems = fields.Partial, fields.Problems
+	case err != nil:
 		return nil, err
 	}
-	problems := d.Validate()
+	problems = append(problems, d.Validate()...)
 	if opts.Questionnaire != "" && d.Code != opts.Questionnaire {
 		problems = append([]Problem{{Path: "code", Message: fmt.Sprintf("is %q, but the import is into questionnaire %q", d.Code, opts.Questionnaire)}}, problems...)
 	} else if d.Code != "" && !codeRe.MatchString(d.Code) {

@@ -30,6 +30,11 @@ func (s *Service) carryForward(ctx context.Context, r *Round) error {
 		return fmt.Errorf("%w: answers carry forward only from a closed or published round; round %s is %s",
 			ErrInvalidTransition, prevRound.ID, prevRound.Status)
 	}
+	if prevRound.Questionnaire != r.Questionnaire {
+		// Checked when the round is named; this guards rounds stored before that check.
+		return fmt.Errorf("%w: answers carry forward only from a round of the same questionnaire; round %s is of %s",
+			ErrInvalidTransition, prevRound.ID, prevRound.Questionnaire)
+	}
 	_, inst, err := s.instrument(ctx, r)
 	if err != nil {
 		return err

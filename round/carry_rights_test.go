@@ -64,6 +64,34 @@ func TestCarryForwardOnlyFromAClosedRound(t *testing.T) {
 	}
 }
 
+// TestCarryForwardOnlyFromTheSameQuestionnaire: a round of another questionnaire cannot be
+// named as the previous round (indicator codes mean something only within one questionnaire),
+// on creation or on update; a round of the same one can.
+func TestCarryForwardOnlyFromTheSameQuestionnaire(t *testing.T) {
+	f := newFixture(t)
+	f.openRound(t, "r1", "")
+	f.closeRound(t, "r1")
+	in := round.RoundInput{ID: "r2", Name: "Round r2", Questionnaire: "other-index", QuestionnaireVer: "1", Countries: []string{"AT"},
+		ReferenceDate: "2026", Previous: "r1"}
+	_, err := f.svc.CreateRound(f.ctx, coordinator, in)
+	if got := fields(err); !slices.Equal(got, []string{"previous"}) {
+		t.Fatalf("previous round of another questionnaire: %v; want a problem on previous", err)
+	}
+	in.Previous = ""
+	r2, err := f.svc.CreateRound(f.ctx, coordinator, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Previous = "r1"
+	if _, err := f.svc.UpdateRound(f.ctx, coordinator, "r2", in, r2.Version); !slices.Equal(fields(err), []string{"previous"}) {
+		t.Fatalf("update naming a previous round of another questionnaire: %v", err)
+	}
+	in.Questionnaire = "mini-index"
+	if _, err := f.svc.UpdateRound(f.ctx, coordinator, "r2", in, r2.Version); err != nil {
+		t.Fatalf("the same questionnaire: %v", err)
+	}
+}
+
 // TestConfirmOneAnswerNeverConfirmsAGroup: the one-answer confirmation given a group code and
 // a version is refused, and nothing is confirmed.
 func TestConfirmOneAnswerNeverConfirmsAGroup(t *testing.T) {

@@ -84,10 +84,17 @@ func (s *Service) checkRoundInput(ctx context.Context, p auth.Principal, in Roun
 		// Carry-forward copies the previous round's answers and sources: naming a round whose
 		// answers the caller may not read would read them through this one. Such a round is
 		// answered as missing, so that its existence is not revealed either.
-		if _, err := s.rounds.Round(ctx, in.Previous); errors.Is(err, ErrNotFound) || (err == nil && in.Previous != was && p.Can(auth.ManageRound, auth.Scope{Round: in.Previous}) != nil) {
+		prev, err := s.rounds.Round(ctx, in.Previous)
+		switch {
+		case errors.Is(err, ErrNotFound) || (err == nil && in.Previous != was && p.Can(auth.ManageRound, auth.Scope{Round: in.Previous}) != nil):
 			problems = append(problems, FieldError{"previous", "no such round"})
-		} else if err != nil {
+		case err != nil:
 			return err
+		case in.Questionnaire != "" && prev.Questionnaire != in.Questionnaire:
+			// Answers are matched by indicator code, which means something only within one
+			// questionnaire.
+			problems = append(problems, FieldError{"previous", fmt.Sprintf("round %s is of questionnaire %s; answers carry forward only from a round of the same questionnaire (%s)",
+				prev.ID, prev.Questionnaire, in.Questionnaire)})
 		}
 	}
 	if len(problems) > 0 {

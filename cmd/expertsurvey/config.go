@@ -113,7 +113,7 @@ func (c *serveConfig) settings() []setting {
 		{"smtp-from", "EXPERTSURVEY_SMTP_FROM", "", "sender address of the messages, e.g. Survey <survey@example.org>", str(&c.SMTPFrom)},
 		{"smtp-tls", "EXPERTSURVEY_SMTP_TLS", "starttls", "starttls (required upgrade) or tls (implicit TLS); plain text is not offered", str(&c.SMTPTLS)},
 		{"mail-link-base", "EXPERTSURVEY_MAIL_LINK_BASE", "http://127.0.0.1:8080/accept-invitation?token=", "where a token is redeemed: the link in a message is this followed by the token", str(&c.MailLinkBase)},
-		{"mail-language", "EXPERTSURVEY_MAIL_LANGUAGE", "en", "language of the messages: en or fr (others fall back to en)", str(&c.MailLanguage)},
+		{"mail-language", "EXPERTSURVEY_MAIL_LANGUAGE", "en", "language of the messages to people of no round: en or fr (others fall back to en); the others get their instruments' languages", str(&c.MailLanguage)},
 		{"cors-origins", "EXPERTSURVEY_CORS_ORIGINS", "", "origins (scheme://host[:port], comma-separated) whose browser pages may call the API; empty allows none", func(v string) error {
 			c.CORSOrigins = nil
 			for _, o := range strings.Split(v, ",") {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/expertsurvey/expertsurvey/app"
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/mongodb"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
@@ -88,6 +89,30 @@ func TestUsersImportCommand(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "row 2, column email:") || !strings.Contains(stderr, "row 3, column round:") {
 		t.Fatalf("bad roster: %v\n%s", err, stderr)
 	}
+	userEvents := func() map[string]int {
+		t.Helper()
+		actions := map[string]int{}
+		withDataApp(t, dataDir, func(_ *app.App, store *mongodb.Store) {
+			evs, err := store.ListEvents(context.Background(), audit.Filter{Limit: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range evs {
+				if !strings.HasPrefix(ev.Entity, "user/") {
+					continue
+				}
+				if ev.Actor != audit.SystemActor {
+					t.Errorf("event %s on %s by %q, want the system actor", ev.Action, ev.Entity, ev.Actor)
+				}
+				actions[ev.Action]++
+			}
+		})
+		return actions
+	}
+	// The refused roster (one good row among the bad) wrote nothing.
+	if evs := userEvents(); len(evs) != 0 {
+		t.Fatalf("a refused roster wrote %v", evs)
+	}
 	stdout, _, err := runCLI(t, dataDir, "users", "import", roster, "--dry-run")
 	if err != nil || !strings.Contains(stdout, "dry run") || !strings.Contains(stdout, "200 created") || strings.Contains(stdout, "invitation ") {
 		t.Fatalf("dry run: %v\n%s", err, stdout)
@@ -99,6 +124,11 @@ func TestUsersImportCommand(t *testing.T) {
 	stdout, _, err = runCLI(t, dataDir, "users", "import", roster)
 	if err != nil || !strings.Contains(stdout, "0 created, 0 updated, 200 unchanged; 0 assignments granted") {
 		t.Fatalf("re-import: %v\n%s", err, stdout)
+	}
+	// One audit event per person created, by the system actor, as through the API; the second
+	// import wrote none.
+	if evs := userEvents(); len(evs) != 1 || evs["user.create"] != 200 {
+		t.Fatalf("audit after two imports: %v", evs)
 	}
 
 	stdout, _, err = runCLI(t, dataDir, "users", "copy-assignments", "--from", "r1", "--to", "r2")
