@@ -31,13 +31,16 @@ type ShedLimits struct {
 	PerClient int
 }
 
-// DefaultShedLimits are sized for this machine: a write holds a CPU for about a millisecond
-// between store round trips that group-commit, so 8 per CPU keep the store's batches full; reads
-// are cheaper and twice as many run. A browser opens at most 6 connections per host, so 8 per
-// client never limits a person, only a script.
+// DefaultShedLimits are sized for this machine. What runs at once shares its CPUs, so every
+// request past what keeps them busy only adds to everyone's latency (Little's law): 4 writes
+// per CPU keep the store's group commits full (a save is a few milliseconds of CPU around its
+// round trips), and reads, shorter, run twice as many. A request waits at most 50 ms for a
+// slot, so that a served request stays well inside a 250 ms p99. A browser opens at most 6
+// connections per host, so 8 per client never limits a person, only a script. bench/load
+// measured these at 200 users (docs/performance.md).
 func DefaultShedLimits() ShedLimits {
 	p := runtime.GOMAXPROCS(0)
-	return ShedLimits{Reads: 16 * p, Writes: 8 * p, Wait: 100 * time.Millisecond, PerClient: 8}
+	return ShedLimits{Reads: 8 * p, Writes: 4 * p, Wait: 50 * time.Millisecond, PerClient: 8}
 }
 
 // shedRetryAfter is the Retry-After of a shed request, in seconds: overload clears in well under

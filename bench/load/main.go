@@ -29,6 +29,7 @@ func main() {
 	flag.IntVar(&cfg.Countries, "countries", 20, "countries of each round")
 	flag.IntVar(&cfg.Indicators, "indicators", 170, "indicators per sheet")
 	flag.DurationVar(&cfg.Think, "think", 0, "mean pause of a user between two requests (0: none, the worst case)")
+	flag.BoolVar(&cfg.SharedAccounts, "shared-accounts", false, "sign users in as one account per role and country (faster set-up; see Config)")
 	flag.StringVar(&cfg.Binary, "binary", "", "the expertsurvey binary to run (empty: build ./cmd/expertsurvey)")
 	flag.Parse()
 	cfg.ServeArgs = flag.Args()

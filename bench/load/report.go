@@ -119,8 +119,8 @@ func statusList(m map[int]int) string {
 // Write prints the report as Markdown, ready for docs/performance.md.
 func (r *Report) Write(w io.Writer) {
 	c := r.Config
-	fmt.Fprintf(w, "# expertsurvey under load: %d users\n\n%s, %d CPUs, embedded store; 2 rounds of %d countries x %d indicators; %d users (60%% experts, 30%% reviewers, 10%% coordinators) for %s, think time %s; serve flags: %q\n\n",
-		c.Users, time.Now().UTC().Format(time.DateOnly), runtime.NumCPU(), c.Countries, c.Indicators, c.Users, r.Took.Round(time.Second), c.Think, strings.Join(c.ServeArgs, " "))
+	fmt.Fprintf(w, "# expertsurvey under load: %d users\n\n%s, %d CPUs, embedded store; 2 rounds of %d countries x %d indicators; %d users (60%% experts, 30%% reviewers, 10%% coordinators) for %s, think time %s, shared accounts %t; serve flags: %q\n\n",
+		c.Users, time.Now().UTC().Format(time.DateOnly), runtime.NumCPU(), c.Countries, c.Indicators, c.Users, r.Took.Round(time.Second), c.Think, c.SharedAccounts, strings.Join(c.ServeArgs, " "))
 	fmt.Fprintln(w, "| operation | served | served/s | p50 | p95 | p99 | shed | answers by status |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---|")
 	row := func(name string, s *opStats) {

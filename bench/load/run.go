@@ -31,6 +31,11 @@ type Config struct {
 	Binary string
 	// ServeArgs are added to `expertsurvey serve` (shedding limits, for instance).
 	ServeArgs []string
+	// SharedAccounts signs the users in as fewer accounts (one per role and country, one per
+	// five coordinators), each session shared by its users as one person's several tabs would
+	// be: 44 password hashes instead of 400 for 200 users, so that a short run in CI spends its
+	// time on the load rather than on argon2.
+	SharedAccounts bool
 	// Out receives progress lines.
 	Out io.Writer
 }
@@ -66,11 +71,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	people := newPopulation(cfg)
+	phase := time.Now()
 	fmt.Fprintf(cfg.Out, "seeding 2 rounds of %d countries x %d indicators\n", cfg.Countries, cfg.Indicators)
 	dataDir := filepath.Join(dir, "data")
 	if err := seedRounds(ctx, dataDir, cfg, people.reviewersPerAnswer); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
+	fmt.Fprintf(cfg.Out, "seeded in %s; starting the service\n", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	svc, err := start(ctx, bin, dir, dataDir, cfg.ServeArgs)
 	if err != nil {
 		return nil, err
@@ -83,14 +91,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Users + 16, MaxConnsPerHost: 0}}
-	fmt.Fprintf(cfg.Out, "signing in %d users through the API\n", cfg.Users)
+	fmt.Fprintf(cfg.Out, "ready in %s; signing in %d users through the API\n", time.Since(phase).Round(time.Millisecond), cfg.Users)
+	phase = time.Now()
 	if err := people.signIn(ctx, client, svc.base); err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	runtime.GC()
 	rep := &Report{Config: cfg, Ops: map[string]*opStats{}, RSSStart: svc.rss()}
 	sampler := sampleRSS(svc)
-	fmt.Fprintf(cfg.Out, "%d users for %s\n", cfg.Users, cfg.Duration)
+	fmt.Fprintf(cfg.Out, "signed in in %s; %d users for %s\n", time.Since(phase).Round(time.Millisecond), cfg.Users, cfg.Duration)
 	started := time.Now()
 	deadline := started.Add(cfg.Duration)
 	var wg sync.WaitGroup

@@ -19,10 +19,10 @@ const (
 	roleCoordinator = "coordinator"
 )
 
-// user is one simulated person with a session of their own.
+// user is one simulated person. Users with the same account share its session (shared mode).
 type user struct {
 	role    string
-	email   string
+	email   string // the account
 	country string
 	token   string
 	// share: an expert's indicators (the country's experts split the sheet), or the
@@ -43,32 +43,54 @@ type population struct {
 }
 
 // newPopulation splits cfg.Users into 60% experts, 30% reviewers and the rest coordinators,
-// spread evenly over the countries.
+// spread evenly over the countries. Each expert saves a share of the country's indicators (the
+// country's experts split the sheet). Each reviewer judges every answer of the country's
+// submitted sheet, so that the round asks as many verdicts per answer as the country has
+// reviewers (5 at most); with SharedAccounts, the reviewers of a country share one account and
+// split the answers, which then take one verdict each.
 func newPopulation(cfg Config) *population {
 	countries := loadkit.Countries(cfg.Countries)
 	experts, reviewers := cfg.Users*6/10, cfg.Users*3/10
 	p := &population{admin: &user{email: adminEmail}}
 	perCountry := func(n, c int) int { return n/len(countries) + min(1, max(0, n%len(countries)-c)) }
+	split := func(k, n, indicators int) (share []int) {
+		for i := k; i < indicators; i += n {
+			share = append(share, i)
+		}
+		return share
+	}
 	for e := range experts {
 		c, k := e%len(countries), e/len(countries)
 		u := &user{role: roleExpert, email: fmt.Sprintf("expert%d@load.test", e), country: countries[c], etags: map[int]string{},
-			rng: rand.New(rand.NewPCG(uint64(e), 1))}
-		for i := k; i < cfg.Indicators; i += perCountry(experts, c) {
-			u.share = append(u.share, i)
+			rng: rand.New(rand.NewPCG(uint64(e), 1)), share: split(k, perCountry(experts, c), cfg.Indicators)}
+		if cfg.SharedAccounts {
+			u.email = "expert-" + u.country + "@load.test"
 		}
 		p.users = append(p.users, u)
 	}
+	p.reviewersPerAnswer = min(5, max(1, perCountry(reviewers, 0)))
+	if cfg.SharedAccounts {
+		p.reviewersPerAnswer = 1
+	}
 	for r := range reviewers {
-		u := &user{role: roleReviewer, email: fmt.Sprintf("reviewer%d@load.test", r), country: countries[r%len(countries)],
+		c, k := r%len(countries), r/len(countries)
+		u := &user{role: roleReviewer, email: fmt.Sprintf("reviewer%d@load.test", r), country: countries[c],
 			rng: rand.New(rand.NewPCG(uint64(r), 2))}
 		u.share = u.rng.Perm(cfg.Indicators)
+		if cfg.SharedAccounts {
+			u.email = "reviewer-" + u.country + "@load.test"
+			u.share = split(k, perCountry(reviewers, c), cfg.Indicators)
+			u.rng.Shuffle(len(u.share), func(i, j int) { u.share[i], u.share[j] = u.share[j], u.share[i] })
+		}
 		p.users = append(p.users, u)
 	}
-	// Every reviewer's verdict counts until the answer has had them all: a round allows 5 at most.
-	p.reviewersPerAnswer = min(5, max(1, perCountry(reviewers, 0)))
 	for c := range cfg.Users - experts - reviewers {
-		p.users = append(p.users, &user{role: roleCoordinator, email: fmt.Sprintf("coordinator%d@load.test", c), countries: countries,
-			rng: rand.New(rand.NewPCG(uint64(c), 3))})
+		u := &user{role: roleCoordinator, email: fmt.Sprintf("coordinator%d@load.test", c), countries: countries,
+			rng: rand.New(rand.NewPCG(uint64(c), 3))}
+		if cfg.SharedAccounts {
+			u.email = fmt.Sprintf("coordinator%d@load.test", c/5) // five sessions each, under the per-client bound
+		}
+		p.users = append(p.users, u)
 	}
 	return p
 }
@@ -94,8 +116,12 @@ func (p *population) signIn(ctx context.Context, client *http.Client, base strin
 			}
 		}()
 	}
+	accounts := map[string]*user{}
 	for _, u := range p.users {
-		work <- u
+		if accounts[u.email] == nil {
+			accounts[u.email] = u
+			work <- u
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -104,6 +130,9 @@ func (p *population) signIn(ctx context.Context, client *http.Client, base strin
 		if err != nil {
 			return err
 		}
+	}
+	for _, u := range p.users {
+		u.token = accounts[u.email].token
 	}
 	return ctx.Err()
 }
