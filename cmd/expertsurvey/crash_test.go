@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/auth"
@@ -29,7 +30,10 @@ import (
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
-const crashKeys = "crash:Y3Jhc2gtdGVzdC1rZXktdGhhdC1pcy1hdC1sZWFzdC0zMi1ieXRlcyE="
+const (
+	crashKeys     = "crash:Y3Jhc2gtdGVzdC1rZXktdGhhdC1pcy1hdC1sZWFzdC0zMi1ieXRlcyE="
+	crashPassword = "crash test password"
+)
 
 // crashSeed is the data the crash test writes to: round "collect" open for experts (one per
 // country), round "review" with every sheet submitted, two reviewers per country and two
@@ -56,7 +60,7 @@ func seedCrash(t *testing.T, dir string) *crashSeed {
 	if err := store.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(store, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: crashKeys, AccessTTL: time.Hour})
+	a, err := app.New(store, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: crashKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,48 +74,94 @@ func seedCrash(t *testing.T, dir string) *crashSeed {
 	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "review", Countries: s.countries, Indicators: s.indicators, ReviewersPerAnswer: 2, Submit: true}); err != nil {
 		t.Fatal(err)
 	}
-	person := func(email string, as auth.Assignment) (string, string) {
-		u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: email, DisplayName: email, Password: "crash test password"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Auth.Grant(ctx, loadkit.Admin, u.ID, as, u.Version); err != nil {
-			t.Fatal(err)
-		}
-		sess, err := a.Auth.Login(ctx, email, "crash test password", "127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sess.AccessToken, u.ID
-	}
-	for _, c := range s.countries {
-		s.experts[c], _ = person("expert-"+c+"@crash.test", auth.Assignment{Role: auth.RoleExpert, Round: "collect", Country: c})
-		for k := range 2 {
-			token, id := person(fmt.Sprintf("reviewer%d-%s@crash.test", k, c), auth.Assignment{Role: auth.RoleReviewer, Round: "review", Country: c})
-			s.reviewers[c] = append(s.reviewers[c], token)
-			s.reviewerID[token] = id
-		}
+	// One admin; the experts and reviewers are created through the API (provision), where their
+	// passwords are hashed by the service rather than by this race-instrumented test.
+	if _, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: "admin@crash.test", DisplayName: "Admin", GlobalRole: auth.RoleAdmin, Password: crashPassword}); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
 
-// killable is the service in a child process (this test binary as main, see TestMain).
+// provision creates the experts and reviewers through the running service, as the admin, and
+// signs them in (tokens live 15 minutes, longer than the test, and survive restarts: same keys).
+func (s *crashSeed) provision(t *testing.T, base string) {
+	t.Helper()
+	signIn := func(email string) string {
+		body := fmt.Sprintf(`{"email":%q,"password":%q}`, email, crashPassword)
+		status, b, _, err := crashRequest(http.MethodPost, base+"/v1/auth/login", "", "", body)
+		var sess struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err != nil || status != http.StatusOK || json.Unmarshal(b, &sess) != nil {
+			t.Fatalf("login %s: %d %s %v", email, status, b, err)
+		}
+		return sess.AccessToken
+	}
+	admin := signIn("admin@crash.test")
+	person := func(email, role, roundID, country string) (string, string) {
+		status, b, h, err := crashRequest(http.MethodPost, base+"/v1/users", admin, "",
+			fmt.Sprintf(`{"email":%q,"display_name":%q,"password":%q}`, email, email, crashPassword))
+		var created struct{ User struct{ ID string } }
+		if err != nil || status != http.StatusCreated || json.Unmarshal(b, &created) != nil {
+			t.Fatalf("create %s: %d %s %v", email, status, b, err)
+		}
+		status, b, _, err = crashRequest(http.MethodPost, base+"/v1/users/"+created.User.ID+"/assignments", admin, h.Get("ETag"),
+			fmt.Sprintf(`{"role":%q,"round":%q,"country":%q}`, role, roundID, country))
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("grant %s: %d %s %v", email, status, b, err)
+		}
+		return signIn(email), created.User.ID
+	}
+	for _, c := range s.countries {
+		s.experts[c], _ = person("expert-"+c+"@crash.test", "expert", "collect", c)
+		for k := range 2 {
+			token, id := person(fmt.Sprintf("reviewer%d-%s@crash.test", k, c), "reviewer", "review", c)
+			s.reviewers[c] = append(s.reviewers[c], token)
+			s.reviewerID[token] = id
+		}
+	}
+}
+
+// killable is the service in a child process: the binary as released (no race detector), so
+// that the kills land among as many writes as a real process takes.
 type killable struct {
 	cmd  *exec.Cmd
 	base string
 	logs *lockedBuffer
 }
 
+var (
+	builtOnce   sync.Once
+	builtBinary string
+	builtErr    error
+)
+
+// releaseBinary builds the service once per test run into a directory of its own.
+func releaseBinary(t *testing.T) string {
+	t.Helper()
+	builtOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "expertsurvey-crash-")
+		if err != nil {
+			builtErr = err
+			return
+		}
+		builtBinary = dir + "/expertsurvey"
+		if out, err := exec.Command("go", "build", "-o", builtBinary, ".").CombinedOutput(); err != nil {
+			builtErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if builtErr != nil {
+		t.Fatal(builtErr)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(strings.TrimSuffix(builtBinary, "/expertsurvey")) })
+	return builtBinary
+}
+
 func spawn(t *testing.T, dir string) *killable {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := &killable{logs: &lockedBuffer{}}
-	k.cmd = exec.Command(exe)
-	k.cmd.Env = append(os.Environ(), "EXPERTSURVEY_TEST_SERVE=serve --addr 127.0.0.1:0 --log-format text --webhook-workers 0 --data-dir "+dir,
-		"EXPERTSURVEY_JWT_KEYS="+crashKeys)
+	k.cmd = exec.Command(releaseBinary(t), "serve", "--addr", "127.0.0.1:0", "--log-format", "text", "--webhook-workers", "0", "--data-dir", dir)
+	k.cmd.Env = append(os.Environ(), "EXPERTSURVEY_JWT_KEYS="+crashKeys)
 	k.cmd.Stdout, k.cmd.Stderr = k.logs, k.logs
 	if err := k.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -272,12 +322,20 @@ func (c *crashClients) run(t *testing.T, base string) {
 // its projection (checkpoint and tail) equals the replay of its whole log, and no verdict or
 // answer version appears twice.
 func TestSIGKILLUnderSavesAndReviewsLosesNothing(t *testing.T) {
+	began := time.Now()
+	releaseBinary(t)
+	t.Logf("built in %s", time.Since(began).Round(time.Millisecond))
 	dir := t.TempDir()
 	seed := seedCrash(t, dir)
-	clients := newCrashClients(seed)
+	t.Logf("seeded at %s", time.Since(began).Round(time.Millisecond))
+	var clients *crashClients
 	const kills = 3
 	for i := range kills {
 		k := spawn(t, dir)
+		if clients == nil {
+			seed.provision(t, k.base)
+			clients = newCrashClients(seed)
+		}
 		done := make(chan struct{})
 		go func() {
 			clients.run(t, k.base)
@@ -288,20 +346,22 @@ func TestSIGKILLUnderSavesAndReviewsLosesNothing(t *testing.T) {
 		k.kill()
 		<-done
 		clients.mu.Lock()
-		t.Logf("kill %d: %d saves and %d verdicts acknowledged so far", i+1, len(clients.saves), len(clients.verdicts))
+		t.Logf("kill %d at %s: %d saves and %d verdicts acknowledged so far", i+1, time.Since(began).Round(time.Millisecond), len(clients.saves), len(clients.verdicts))
 		clients.mu.Unlock()
-	}
-	// One more start on the killed files: the service comes up and serves.
-	k := spawn(t, dir)
-	status, _, _, err := crashRequest(http.MethodGet, k.base+"/v1/rounds/collect/countries/"+seed.countries[0], seed.experts[seed.countries[0]], "", "")
-	k.kill()
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("after the kills, a sheet read: %d %v", status, err)
 	}
 	if len(clients.saves) == 0 || len(clients.verdicts) == 0 {
 		t.Fatalf("nothing was acknowledged (%d saves, %d verdicts): the kills came too early to prove anything", len(clients.saves), len(clients.verdicts))
 	}
-	checkCrashInvariants(t, dir, seed, clients)
+	// One more start on the killed files: the service comes up, and serves every acknowledged
+	// save in its answer's history.
+	k := spawn(t, dir)
+	foundSaves := checkAckedSaves(t, k.base, seed, clients)
+	k.kill()
+	t.Logf("restarted and read back at %s", time.Since(began).Round(time.Millisecond))
+	foundVerdicts := checkCrashInvariants(t, dir, seed, clients)
+	t.Logf("acknowledged vs found: saves %d/%d, verdicts %d/%d (%d requests sent, %d kills)",
+		len(clients.saves), foundSaves, len(clients.verdicts), foundVerdicts, clients.attempts, kills)
+	t.Logf("checked at %s", time.Since(began).Round(time.Millisecond))
 }
 
 // sheetProjection is what a sheet is, for comparing two ways of building it.
@@ -319,47 +379,56 @@ func projectionOf(sh *round.Sheet) sheetProjection {
 	return sheetProjection{sh.Status, sh.Seq, sh.Answers(), sh.Review.State, sh.Review.Answers(), sh.Review.History, sh.Review.Participants}
 }
 
-func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *crashClients) {
-	ctx := context.Background()
-	open := func() (*mongodb.Store, *app.App) {
-		store, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := app.New(store, app.Options{Logger: slog.New(slog.DiscardHandler), JWTKeys: crashKeys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return store, a
-	}
-	store, a := open()
-	// Every acknowledged save is its answer's version, once, with its text.
-	foundSaves := 0
-	histories := map[string][]round.AnswerVersion{}
+// checkAckedSaves reads every saved answer's history through the service: each acknowledged
+// save is there once, at the version it was acknowledged with, with its text; versions run 1..n.
+func checkAckedSaves(t *testing.T, base string, seed *crashSeed, clients *crashClients) (found int) {
+	histories := map[string]map[int]string{}
 	for _, s := range clients.saves {
 		key := s.country + "/" + s.indicator
 		h, ok := histories[key]
 		if !ok {
-			var err error
-			if h, err = a.Rounds.History(ctx, loadkit.Admin, "collect", s.country, s.indicator); err != nil {
-				t.Fatal(err)
-			}
-			histories[key] = h
-			for i, v := range h {
-				if v.Version != i+1 {
-					t.Errorf("%s: history versions %v are not 1..n", key, versionsOf(h))
-					break
+			status, b, _, err := crashRequest(http.MethodGet, base+"/v1/rounds/collect/countries/"+s.country+"/answers/"+s.indicator+"/history", seed.experts[s.country], "", "")
+			var out struct {
+				Versions []struct {
+					Version int
+					Answer  struct{ Comment string }
 				}
 			}
+			if err != nil || status != http.StatusOK || json.Unmarshal(b, &out) != nil {
+				t.Fatalf("history of %s: %d %s %v", key, status, b, err)
+			}
+			h = map[int]string{}
+			for i, v := range out.Versions {
+				if v.Version != i+1 {
+					t.Errorf("%s: history version %d at position %d: versions are not 1..n", key, v.Version, i+1)
+				}
+				h[v.Version] = v.Answer.Comment
+			}
+			histories[key] = h
 		}
-		if i := slices.IndexFunc(h, func(v round.AnswerVersion) bool { return v.Version == s.version }); i >= 0 && h[i].Answer.Comment == s.comment {
-			foundSaves++
+		if h[s.version] == s.comment {
+			found++
 		} else {
-			t.Errorf("acknowledged save %s version %d (%q) is not in the history", key, s.version, s.comment)
+			t.Errorf("acknowledged save %s version %d (%q) is not in the history (it has %q)", key, s.version, s.comment, h[s.version])
 		}
 	}
+	return found
+}
+
+// checkCrashInvariants opens the killed files in this process: every acknowledged verdict is
+// on its answer, no reviewer judged a version twice, each sheet's log is contiguous and its
+// projection equals the replay of the whole log.
+func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *crashClients) (foundVerdicts int) {
+	ctx := context.Background()
+	open := func() *mongodb.Store {
+		store, err := mongodb.Open(ctx, mongodb.Config{DataDir: dir, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return store
+	}
+	store := open()
 	// Every acknowledged verdict is on its answer, and no reviewer judged one version twice.
-	foundVerdicts := 0
 	reviewSheets := map[string]*round.Sheet{}
 	for _, c := range seed.countries {
 		sh, err := store.Sheet(ctx, "review", c)
@@ -386,14 +455,32 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 			t.Errorf("acknowledged verdict %s/%s by %s (%s) is not on the answer", v.country, v.indicator, v.reviewer, v.decision)
 		}
 	}
-	t.Logf("acknowledged vs found: saves %d/%d, verdicts %d/%d (%d requests sent)",
-		len(clients.saves), foundSaves, len(clients.verdicts), foundVerdicts, clients.attempts)
 
 	// Each sheet's log is contiguous: positions 1..Seq, no gap, none beyond.
 	type sheetKey struct{ round, country string }
 	var sheets []sheetKey
 	for _, c := range seed.countries {
 		sheets = append(sheets, sheetKey{"collect", c}, sheetKey{"review", c})
+	}
+	// One scan of the log (a filter on stream is a scan on the embedded store anyway).
+	cur, err := store.Database().Collection("events").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"stream": 1, "seq": 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []struct {
+		ID     string `bson:"_id"`
+		Stream string `bson:"stream"`
+		Seq    int64  `bson:"seq"`
+	}
+	if err := cur.All(ctx, &all); err != nil {
+		t.Fatal(err)
+	}
+	positions := map[string][]int64{}
+	for _, e := range all {
+		if e.ID != fmt.Sprintf("%s/%012d", e.Stream, e.Seq) {
+			t.Errorf("log entry %s says stream %s, position %d", e.ID, e.Stream, e.Seq)
+		}
+		positions[e.Stream] = append(positions[e.Stream], e.Seq)
 	}
 	projections := map[sheetKey]sheetProjection{}
 	for _, k := range sheets {
@@ -403,30 +490,15 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 		}
 		projections[k] = projectionOf(sh)
 		stream := "sheet/" + k.round + "/" + k.country
-		cur, err := store.Database().Collection("events").Find(ctx, bson.M{"stream": stream})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var entries []struct {
-			ID  string `bson:"_id"`
-			Seq int64  `bson:"seq"`
-		}
-		if err := cur.All(ctx, &entries); err != nil {
-			t.Fatal(err)
-		}
-		slices.SortFunc(entries, func(a, b struct {
-			ID  string `bson:"_id"`
-			Seq int64  `bson:"seq"`
-		}) int {
-			return int(a.Seq - b.Seq)
-		})
-		for i, e := range entries {
-			if e.Seq != int64(i+1) || e.ID != fmt.Sprintf("%s/%012d", stream, i+1) {
-				t.Fatalf("%s: entry %d is %s (seq %d): the log has a gap or a stray entry", stream, i+1, e.ID, e.Seq)
+		seqs := positions[stream]
+		slices.Sort(seqs)
+		for i, seq := range seqs {
+			if seq != int64(i+1) {
+				t.Fatalf("%s: position %d holds entry %d: the log has a gap", stream, i+1, seq)
 			}
 		}
-		if int64(len(entries)) != sh.Seq {
-			t.Errorf("%s: %d log entries, the sheet is at position %d", stream, len(entries), sh.Seq)
+		if int64(len(seqs)) != sh.Seq {
+			t.Errorf("%s: %d log entries, the sheet is at position %d", stream, len(seqs), sh.Seq)
 		}
 	}
 	if err := store.Close(ctx); err != nil {
@@ -435,7 +507,7 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 
 	// The projection equals the replay of the whole log: drop the checkpoints and read again
 	// on a fresh store (nothing cached).
-	store, _ = open()
+	store = open()
 	defer func() { _ = store.Close(context.Background()) }()
 	for _, k := range sheets {
 		if _, err := store.Database().Collection("sheets").DeleteOne(ctx, bson.M{"_id": k.round + "/" + k.country}); err != nil {
@@ -451,12 +523,5 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 			t.Errorf("%s/%s: the projection differs from the replay of the log (-projection +replay):\n%s", k.round, k.country, diff)
 		}
 	}
-}
-
-func versionsOf(h []round.AnswerVersion) []int {
-	out := make([]int, len(h))
-	for i, v := range h {
-		out[i] = v.Version
-	}
-	return out
+	return foundVerdicts
 }
