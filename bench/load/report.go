@@ -75,6 +75,8 @@ type Report struct {
 	// once a second during the run, and 2 s after the load.
 	RSSStart, RSSPeak, RSSEnd int64
 	RSSPerSecond              []int64
+	// The Go heap in use (from the service's /metrics) at the start and 2 s after the load.
+	HeapStart, HeapEnd int64
 }
 
 func (r *Report) add(u *userStats) {
@@ -141,6 +143,6 @@ func (r *Report) Write(w io.Writer) {
 	for _, v := range r.RSSPerSecond {
 		perSecond = append(perSecond, fmt.Sprintf("%.0f", float64(v)/(1<<20)))
 	}
-	fmt.Fprintf(w, "Service RSS: %s at the start of the load, peak %s, %s 2 s after it; every second (MiB): %s\n",
-		mib(r.RSSStart), mib(r.RSSPeak), mib(r.RSSEnd), strings.Join(perSecond, " "))
+	fmt.Fprintf(w, "Service RSS: %s at the start of the load, peak %s, %s 2 s after it (Go heap in use: %s, then %s); every second (MiB): %s\n",
+		mib(r.RSSStart), mib(r.RSSPeak), mib(r.RSSEnd), mib(r.HeapStart), mib(r.HeapEnd), strings.Join(perSecond, " "))
 }

@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("users: %w", err)
 	}
 	runtime.GC()
-	rep := &Report{Config: cfg, Ops: map[string]*opStats{}, RSSStart: svc.rss()}
+	rep := &Report{Config: cfg, Ops: map[string]*opStats{}, RSSStart: svc.rss(), HeapStart: svc.heapInUse()}
 	sampler := sampleRSS(svc)
 	fmt.Fprintf(cfg.Out, "signed in in %s; %d users for %s\n", time.Since(phase).Round(time.Millisecond), cfg.Users, cfg.Duration)
 	started := time.Now()
@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	time.Sleep(2 * time.Second) // let the service's background work after the load settle
 	runtime.GC()
-	rep.RSSEnd = svc.rss()
+	rep.RSSEnd, rep.HeapEnd = svc.rss(), svc.heapInUse()
 	rep.RSSPeak, rep.RSSPerSecond = sampler.finish()
 	if err := svc.stop(); err != nil {
 		return nil, err

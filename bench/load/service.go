@@ -196,6 +196,25 @@ func (s *service) rss() int64 {
 	return 0
 }
 
+// heapInUse is the Go heap the service holds (go_memstats_heap_inuse_bytes of its /metrics),
+// to tell the heap from the rest of RSS (the embedded store's SQLite page caches, the runtime).
+func (s *service) heapInUse() int64 {
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return int64(f)
+		}
+	}
+	return 0
+}
+
 // rssSampler records the service's RSS every 100 ms: the peak, and a sample per second.
 type rssSampler struct {
 	mu      sync.Mutex
