@@ -40,7 +40,7 @@ type ShedLimits struct {
 // measured these at 200 users (docs/performance.md).
 func DefaultShedLimits() ShedLimits {
 	p := runtime.GOMAXPROCS(0)
-	return ShedLimits{Reads: 8 * p, Writes: 4 * p, Wait: 50 * time.Millisecond, PerClient: 8}
+	return ShedLimits{Reads: 4 * p, Writes: 2 * p, Wait: 50 * time.Millisecond, PerClient: 8}
 }
 
 // shedRetryAfter is the Retry-After of a shed request, in seconds: overload clears in well under

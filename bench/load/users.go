@@ -139,7 +139,7 @@ func (p *population) signIn(ctx context.Context, client *http.Client, base strin
 
 func (p *population) create(client *http.Client, base string, u *user) error {
 	body, _ := json.Marshal(map[string]string{"email": u.email, "display_name": u.email, "password": password})
-	status, b, h, err := p.admin.request(client, http.MethodPost, base+"/v1/users", "", body)
+	status, b, h, err := p.admin.patiently(client, http.MethodPost, base+"/v1/users", "", body)
 	if err != nil || status != http.StatusCreated {
 		return fmt.Errorf("create %s: %d %s %v", u.email, status, b, err)
 	}
@@ -153,7 +153,7 @@ func (p *population) create(client *http.Client, base string, u *user) error {
 		grant = map[string]string{"role": roleCoordinator, "round": "*"}
 	}
 	body, _ = json.Marshal(grant)
-	status, b, _, err = p.admin.request(client, http.MethodPost, base+"/v1/users/"+created.User.ID+"/assignments", h.Get("ETag"), body)
+	status, b, _, err = p.admin.patiently(client, http.MethodPost, base+"/v1/users/"+created.User.ID+"/assignments", h.Get("ETag"), body)
 	if err != nil || status != http.StatusOK {
 		return fmt.Errorf("grant %s: %d %s %v", u.email, status, b, err)
 	}
@@ -163,7 +163,7 @@ func (p *population) create(client *http.Client, base string, u *user) error {
 
 func login(client *http.Client, base, email string) (string, error) {
 	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
-	status, b, _, err := (&user{}).request(client, http.MethodPost, base+"/v1/auth/login", "", body)
+	status, b, _, err := (&user{}).patiently(client, http.MethodPost, base+"/v1/auth/login", "", body)
 	if err != nil || status != http.StatusOK {
 		return "", fmt.Errorf("login %s: %d %s %v", email, status, b, err)
 	}
@@ -172,6 +172,19 @@ func login(client *http.Client, base, email string) (string, error) {
 	}
 	err = json.Unmarshal(b, &s)
 	return s.AccessToken, err
+}
+
+// patiently sends a set-up request until it is not shed, waiting the Retry-After it is given
+// (password hashing makes sign-ins slow enough to fill a small write pool).
+func (u *user) patiently(client *http.Client, method, url, ifMatch string, body []byte) (int, []byte, http.Header, error) {
+	for {
+		status, b, h, err := u.request(client, method, url, ifMatch, body)
+		if err != nil || !isShed(outcomeOf(status, b, h, nil)) {
+			return status, b, h, err
+		}
+		n, _ := strconv.Atoi(h.Get("Retry-After"))
+		time.Sleep(time.Duration(max(n, 1)) * time.Second)
+	}
 }
 
 func (u *user) answerPath(code string) string {

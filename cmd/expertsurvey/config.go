@@ -150,8 +150,8 @@ func (c *serveConfig) settings() []setting {
 			return nil
 		}},
 		// --- load shedding ---
-		{"max-reads", "EXPERTSURVEY_MAX_READS", "auto", "reads (GET) served at once, as many more wait briefly, the rest get 503 with Retry-After; auto is 8 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Reads, api.DefaultShedLimits().Reads)},
-		{"max-writes", "EXPERTSURVEY_MAX_WRITES", "auto", "writes served at once, apart from reads; auto is 4 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Writes, api.DefaultShedLimits().Writes)},
+		{"max-reads", "EXPERTSURVEY_MAX_READS", "auto", "reads (GET) served at once, as many more wait briefly, the rest get 503 with Retry-After; auto is 4 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Reads, api.DefaultShedLimits().Reads)},
+		{"max-writes", "EXPERTSURVEY_MAX_WRITES", "auto", "writes served at once, apart from reads; auto is 2 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Writes, api.DefaultShedLimits().Writes)},
 		{"shed-wait", "EXPERTSURVEY_SHED_WAIT", api.DefaultShedLimits().Wait.String(), "how long a request waits for a slot before it is shed", dur(&c.Shed.Wait)},
 		{"max-per-client", "EXPERTSURVEY_MAX_PER_CLIENT", strconv.Itoa(api.DefaultShedLimits().PerClient), "requests of one client (token, or address without one) at once; more get 429 with Retry-After; 0 unbounded", func(v string) error {
 			n, err := strconv.Atoi(v)
