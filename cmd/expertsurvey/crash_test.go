@@ -30,20 +30,26 @@ import (
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
+// crashReviewers is how many reviewers judge each answer of round review.
+const crashReviewers = 3
+
 const (
 	crashKeys     = "crash:Y3Jhc2gtdGVzdC1rZXktdGhhdC1pcy1hdC1sZWFzdC0zMi1ieXRlcyE="
 	crashPassword = "crash test password"
 )
 
 // crashSeed is the data the crash test writes to: round "collect" open for experts (one per
-// country), round "review" with every sheet submitted, two reviewers per country and two
-// verdicts per answer.
+// country, two savers each), round "review" with every sheet submitted, crashReviewers
+// reviewers per country and as many verdicts per answer.
 type crashSeed struct {
-	countries  []string
-	indicators int
-	experts    map[string]string   // country -> access token
-	reviewers  map[string][]string // country -> access tokens
-	reviewerID map[string]string   // token -> user id
+	countries []string // of round collect
+	// reviewCountries are round review's: more sheets than collect's, so that verdicts last
+	// through every kill (each reviewer judges each answer once).
+	reviewCountries []string
+	indicators      int
+	experts         map[string]string   // country -> access token
+	reviewers       map[string][]string // country -> access tokens
+	reviewerID      map[string]string   // token -> user id
 }
 
 func seedCrash(t *testing.T, dir string) *crashSeed {
@@ -64,14 +70,14 @@ func seedCrash(t *testing.T, dir string) *crashSeed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &crashSeed{countries: loadkit.Countries(2), indicators: 40, experts: map[string]string{}, reviewers: map[string][]string{}, reviewerID: map[string]string{}}
+	s := &crashSeed{countries: loadkit.Countries(2), reviewCountries: loadkit.Countries(4), indicators: 40, experts: map[string]string{}, reviewers: map[string][]string{}, reviewerID: map[string]string{}}
 	if err := loadkit.PublishInstrument(ctx, a, s.indicators); err != nil {
 		t.Fatal(err)
 	}
 	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "collect", Countries: s.countries, Indicators: s.indicators}); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "review", Countries: s.countries, Indicators: s.indicators, ReviewersPerAnswer: 2, Submit: true}); err != nil {
+	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "review", Countries: s.reviewCountries, Indicators: s.indicators, ReviewersPerAnswer: crashReviewers, Submit: true}); err != nil {
 		t.Fatal(err)
 	}
 	// One admin; the experts and reviewers are created through the API (provision), where their
@@ -114,7 +120,9 @@ func (s *crashSeed) provision(t *testing.T, base string) {
 	}
 	for _, c := range s.countries {
 		s.experts[c], _ = person("expert-"+c+"@crash.test", "expert", "collect", c)
-		for k := range 2 {
+	}
+	for _, c := range s.reviewCountries {
+		for k := range crashReviewers {
 			token, id := person(fmt.Sprintf("reviewer%d-%s@crash.test", k, c), "reviewer", "review", c)
 			s.reviewers[c] = append(s.reviewers[c], token)
 			s.reviewerID[token] = id
@@ -160,7 +168,10 @@ func releaseBinary(t *testing.T) string {
 func spawn(t *testing.T, dir string) *killable {
 	t.Helper()
 	k := &killable{logs: &lockedBuffer{}}
-	k.cmd = exec.Command(releaseBinary(t), "serve", "--addr", "127.0.0.1:0", "--log-format", "text", "--webhook-workers", "0", "--data-dir", dir)
+	// Unbounded writes: the kills should land among as many writes in flight as possible
+	// (shedding has tests of its own).
+	k.cmd = exec.Command(releaseBinary(t), "serve", "--addr", "127.0.0.1:0", "--log-format", "text", "--webhook-workers", "0", "--data-dir", dir,
+		"--max-writes", "0", "--max-per-client", "0")
 	k.cmd.Env = append(os.Environ(), "EXPERTSURVEY_JWT_KEYS="+crashKeys)
 	k.cmd.Stdout, k.cmd.Stderr = k.logs, k.logs
 	if err := k.cmd.Start(); err != nil {
@@ -277,6 +288,8 @@ func (c *crashClients) run(t *testing.T, base string) {
 				}
 			}()
 		}
+	}
+	for _, country := range c.seed.reviewCountries {
 		for _, token := range c.seed.reviewers[country] {
 			wg.Add(1)
 			go func() {
@@ -430,7 +443,7 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 	store := open()
 	// Every acknowledged verdict is on its answer, and no reviewer judged one version twice.
 	reviewSheets := map[string]*round.Sheet{}
-	for _, c := range seed.countries {
+	for _, c := range seed.reviewCountries {
 		sh, err := store.Sheet(ctx, "review", c)
 		if err != nil {
 			t.Fatal(err)
@@ -460,7 +473,10 @@ func checkCrashInvariants(t *testing.T, dir string, seed *crashSeed, clients *cr
 	type sheetKey struct{ round, country string }
 	var sheets []sheetKey
 	for _, c := range seed.countries {
-		sheets = append(sheets, sheetKey{"collect", c}, sheetKey{"review", c})
+		sheets = append(sheets, sheetKey{"collect", c})
+	}
+	for _, c := range seed.reviewCountries {
+		sheets = append(sheets, sheetKey{"review", c})
 	}
 	// One scan of the log (a filter on stream is a scan on the embedded store anyway).
 	cur, err := store.Database().Collection("events").Find(ctx, bson.M{}, options.Find().SetProjection(bson.M{"stream": 1, "seq": 1}))
