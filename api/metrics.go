@@ -21,6 +21,8 @@ type Metrics struct {
 	build    *prometheus.GaugeVec
 	swept    *prometheus.CounterVec
 	sweptAt  prometheus.Gauge
+	// shed counts requests answered 503/429 by the load shedder (shed.go), by class and reason.
+	shed *prometheus.CounterVec
 }
 
 // NewMetrics registers the HTTP, store and Go runtime collectors.
@@ -53,8 +55,12 @@ func NewMetrics() *Metrics {
 			Name: "expertsurvey_sweep_last_success_timestamp_seconds",
 			Help: "When this instance last completed a sweep (Unix time); alert when it falls far behind.",
 		}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "expertsurvey_http_shed_total",
+			Help: "Requests refused by load shedding, by class (read, write) and reason (busy: 503, the class's slots and queue are full; client: 429, one client has too many requests in flight).",
+		}, []string{"class", "reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.store, m.build, m.swept, m.sweptAt,
+	m.registry.MustRegister(m.requests, m.latency, m.store, m.build, m.swept, m.sweptAt, m.shed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +89,19 @@ func (m *Metrics) CountSwept(kind string, n int64) {
 // SweepSucceeded records the time of a completed sweep.
 func (m *Metrics) SweepSucceeded(at time.Time) {
 	m.sweptAt.Set(float64(at.UnixNano()) / 1e9)
+}
+
+func (m *Metrics) countShed(class, reason string) {
+	m.shed.WithLabelValues(class, reason).Inc()
+}
+
+// watchInFlight exports the requests of one class holding a shedding slot now.
+func (m *Metrics) watchInFlight(class string, f func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "expertsurvey_http_in_flight",
+		Help:        "Requests of a class (read, write) holding a load-shedding slot now; compare with the configured limit.",
+		ConstLabels: prometheus.Labels{"class": class},
+	}, f))
 }
 
 func (m *Metrics) setBuildInfo(version string) {

@@ -54,6 +54,8 @@ type Config struct {
 	// CORSOrigins lists the origins (scheme://host[:port]) whose browser pages may call the
 	// API; empty allows none (same-origin only).
 	CORSOrigins []string
+	// Shed bounds the requests served at once (shed.go); the zero value sheds nothing.
+	Shed ShedLimits
 }
 
 // Server is the HTTP API.
@@ -141,6 +143,11 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.echo.Pre(cors)
+	}
+	// Shedding runs after routing, so that the request metrics name the shed request's route,
+	// and before anything reads the body or the store.
+	if cfg.Shed != (ShedLimits{}) {
+		s.echo.Use(newShedder(cfg.Shed, cfg.Metrics).middleware)
 	}
 	s.echo.Use(s.limitBody)
 	s.routes()

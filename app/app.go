@@ -47,6 +47,8 @@ type Options struct {
 	CORSOrigins []string
 	// SeparateMetrics leaves /metrics off the API; the caller serves Metrics.Handler elsewhere.
 	SeparateMetrics bool
+	// Shed bounds the requests served at once (api/shed.go); the zero value sheds nothing.
+	Shed api.ShedLimits
 }
 
 // App is an assembled service.
@@ -128,7 +130,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,
 		Auth: authSvc, Audit: store, Questionnaires: questionnaires, Rounds: rounds, Publish: publisher, Idempotency: store, People: peopleSvc,
 		ClassifyError: mongodb.Classify, Version: opts.Version, Webhooks: webhooks, CORSOrigins: opts.CORSOrigins,
-		SeparateMetrics: opts.SeparateMetrics,
+		SeparateMetrics: opts.SeparateMetrics, Shed: opts.Shed,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,8 @@ func storeCollectors(store *mongodb.Store) []prometheus.Collector {
 		counter("expertsurvey_log_bytes_total", "Encoded bytes of the log entries written.", func(s mongodb.Stats) int64 { return s.LogBytes }),
 		counter("expertsurvey_sheet_checkpoints_total", "Sheet projections rewritten in the background.", func(s mongodb.Stats) int64 { return s.Checkpoints }),
 		counter("expertsurvey_sheet_checkpoint_bytes_total", "Encoded bytes of the sheet projections rewritten.", func(s mongodb.Stats) int64 { return s.CheckpointBytes }),
+		gauge("expertsurvey_store_connections_open", "The driver's connections to the store, in the pool or in use.", func(s mongodb.Stats) int64 { return s.ConnectionsOpen }),
+		gauge("expertsurvey_store_connections_in_use", "Connections to the store checked out by an operation now; at rest it returns to 0.", func(s mongodb.Stats) int64 { return s.ConnectionsInUse }),
 		counter("expertsurvey_sheet_checkpoint_failures_total", "Sheet projections that could not be written (the log still holds the changes).", func(s mongodb.Stats) int64 { return s.CheckpointFailures }),
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -88,9 +89,11 @@ type Store struct {
 	writers     keyLock
 	// sqliteDir is the embedded store's directory, empty on another server.
 	sqliteDir string
-	now       func() time.Time
-	logger    *slog.Logger
-	cfg       Config
+	// conns counts the driver's connections to the server (Stats).
+	conns  *connCounts
+	now    func() time.Time
+	logger *slog.Logger
+	cfg    Config
 }
 
 // Open connects to the configured server, starting the embedded one when no URI is given. It
@@ -113,7 +116,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.uri = emb.URI()
 		s.sqliteDir = emb.dir
 	}
-	client, err := Connect(s.uri, cfg.OperationTimeout, cfg.OnCommand)
+	s.conns = &connCounts{}
+	client, err := connect(s.uri, cfg.OperationTimeout, cfg.OnCommand, s.conns)
 	if err != nil {
 		s.closeEmbedded()
 		return nil, err
@@ -147,6 +151,30 @@ func (s *Store) init(db *mongo.Database, cfg Config, logger *slog.Logger) {
 // DefaultOperationTimeout); the driver connects lazily. Settings in the URI
 // (serverSelectionTimeoutMS, timeoutMS, ...) win over these defaults.
 func Connect(uri string, opTimeout time.Duration, onCommand func(string, time.Duration, bool)) (*mongo.Client, error) {
+	return connect(uri, opTimeout, onCommand, nil)
+}
+
+// connCounts are the driver's connections to the server: open, and checked out by an
+// operation now. A request that ends, however it ends (a client hanging up included), must
+// give its connection back: the leak tests and the metrics read these.
+type connCounts struct{ open, inUse atomic.Int64 }
+
+func (c *connCounts) monitor() *event.PoolMonitor {
+	return &event.PoolMonitor{Event: func(e *event.PoolEvent) {
+		switch e.Type {
+		case event.ConnectionCreated:
+			c.open.Add(1)
+		case event.ConnectionClosed:
+			c.open.Add(-1)
+		case event.ConnectionCheckedOut:
+			c.inUse.Add(1)
+		case event.ConnectionCheckedIn:
+			c.inUse.Add(-1)
+		}
+	}}
+}
+
+func connect(uri string, opTimeout time.Duration, onCommand func(string, time.Duration, bool), conns *connCounts) (*mongo.Client, error) {
 	if opTimeout <= 0 {
 		opTimeout = DefaultOperationTimeout
 	}
@@ -167,6 +195,9 @@ func Connect(uri string, opTimeout time.Duration, onCommand func(string, time.Du
 			},
 		})
 	}
+	if conns != nil {
+		opts.SetPoolMonitor(conns.monitor())
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", redactURI(uri), err)
@@ -177,7 +208,7 @@ func Connect(uri string, opTimeout time.Duration, onCommand func(string, time.Du
 // WithDatabase returns a Store on another database of the same connection; tests use it to give
 // every test its own database.
 func (s *Store) WithDatabase(name string) *Store {
-	out := &Store{client: s.client, uri: s.uri, sqliteDir: s.sqliteDir}
+	out := &Store{client: s.client, uri: s.uri, sqliteDir: s.sqliteDir, conns: s.conns}
 	out.init(s.client.Database(name), s.cfg, s.logger)
 	return out
 }

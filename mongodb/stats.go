@@ -12,6 +12,9 @@ type Stats struct {
 	// Checkpoints and CheckpointBytes count the sheet projections rewritten in the
 	// background; CheckpointFailures those that could not be (the log still had them).
 	Checkpoints, CheckpointBytes, CheckpointFailures int64
+	// ConnectionsOpen and ConnectionsInUse are the driver's connections to the server: open
+	// (in the pool or in use), and checked out by an operation now.
+	ConnectionsOpen, ConnectionsInUse int64
 }
 
 // Stats returns the store's counters.
@@ -21,6 +24,9 @@ func (s *Store) Stats() Stats {
 	st.Checkpoints = s.checkpoints.written.Load()
 	st.CheckpointBytes = s.checkpoints.bytes.Load()
 	st.CheckpointFailures = s.checkpoints.failed.Load()
+	if s.conns != nil {
+		st.ConnectionsOpen, st.ConnectionsInUse = s.conns.open.Load(), s.conns.inUse.Load()
+	}
 	return st
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expertsurvey/expertsurvey/api"
 	"github.com/expertsurvey/expertsurvey/app"
 )
 
@@ -49,6 +50,8 @@ type serveConfig struct {
 	WebhookPoll      time.Duration
 	WebhookTimeout   time.Duration
 	WebhookAllowHTTP bool
+	// Load shedding (api/shed.go).
+	Shed api.ShedLimits
 }
 
 type setting struct {
@@ -146,6 +149,18 @@ func (c *serveConfig) settings() []setting {
 			c.Demo = b
 			return nil
 		}},
+		// --- load shedding ---
+		{"max-reads", "EXPERTSURVEY_MAX_READS", "auto", "reads (GET) served at once, as many more wait briefly, the rest get 503 with Retry-After; auto is 4 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Reads, api.DefaultShedLimits().Reads)},
+		{"max-writes", "EXPERTSURVEY_MAX_WRITES", "auto", "writes served at once, apart from reads; auto is 2 x GOMAXPROCS, 0 unbounded", shedLimit(&c.Shed.Writes, api.DefaultShedLimits().Writes)},
+		{"shed-wait", "EXPERTSURVEY_SHED_WAIT", api.DefaultShedLimits().Wait.String(), "how long a request waits for a slot before it is shed", dur(&c.Shed.Wait)},
+		{"max-per-client", "EXPERTSURVEY_MAX_PER_CLIENT", strconv.Itoa(api.DefaultShedLimits().PerClient), "requests of one client (token, or address without one) at once; more get 429 with Retry-After; 0 unbounded", func(v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a number of requests (0: unbounded), got %q", v)
+			}
+			c.Shed.PerClient = n
+			return nil
+		}},
 		// --- notifications ---
 		{"webhook-workers", "EXPERTSURVEY_WEBHOOK_WORKERS", "4", "webhook deliveries run at once on this instance; 0 delivers nothing here (other instances deliver)", func(v string) error {
 			n, err := strconv.Atoi(v)
@@ -165,6 +180,23 @@ func (c *serveConfig) settings() []setting {
 			c.WebhookAllowHTTP = b
 			return nil
 		}},
+	}
+}
+
+// shedLimit parses a number of requests, 0 for unbounded, or auto: the figure
+// api.DefaultShedLimits sizes for this machine.
+func shedLimit(p *int, auto int) func(string) error {
+	return func(v string) error {
+		if v == "auto" {
+			*p = auto
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want auto or a number of requests (0: unbounded), got %q", v)
+		}
+		*p = n
+		return nil
 	}
 }
 

@@ -49,7 +49,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Version: buildVersion(), CORSOrigins: cfg.CORSOrigins, SeparateMetrics: cfg.MetricsAddr != "",
 		Mail: mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, LinkBase: cfg.MailLinkBase, Language: cfg.MailLanguage},
-		Notify: notifyOptions(cfg),
+		Notify: notifyOptions(cfg), Shed: cfg.Shed,
 	})
 	if err != nil {
 		_ = store.Close(context.Background())

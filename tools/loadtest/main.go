@@ -39,9 +39,8 @@ import (
 	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
+	"github.com/expertsurvey/expertsurvey/internal/loadkit"
 	"github.com/expertsurvey/expertsurvey/mongodb"
-	"github.com/expertsurvey/expertsurvey/questionnaire"
-	"github.com/expertsurvey/expertsurvey/round"
 )
 
 // indicators is the size of every sheet; countries how many sheets the round has.
@@ -221,75 +220,19 @@ func run(duration time.Duration, clientList string, withImport bool) error {
 }
 
 // countries are the synthetic sheets the clients write to, one per client at most.
-func countries(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = string(rune('A'+i/676)) + string(rune('A'+i/26%26)) + string(rune('A'+i%26))
-	}
-	return out
-}
-
-// instrument is a synthetic questionnaire of 170 indicators: 8 areas, 3 dimensions each.
-func instrument() *questionnaire.Definition {
-	score := func(f float64) *float64 { return &f }
-	d := &questionnaire.Definition{Code: "load", Title: questionnaire.Text{"en": "Load test"}, DefaultLanguage: "en"}
-	for i := range indicators {
-		area, dim := i%8, i%24
-		for len(d.Tree) <= area {
-			d.Tree = append(d.Tree, questionnaire.Node{Group: &questionnaire.Group{Code: fmt.Sprintf("A%d", len(d.Tree)), Title: questionnaire.Text{"en": "Area"}}})
-		}
-		g := d.Tree[area].Group
-		code := fmt.Sprintf("A%dD%d", area, dim)
-		k := slices.IndexFunc(g.Children, func(n questionnaire.Node) bool { return n.Group.Code == code })
-		if k < 0 {
-			g.Children = append(g.Children, questionnaire.Node{Group: &questionnaire.Group{Code: code, Title: questionnaire.Text{"en": "Dimension"}}})
-			k = len(g.Children) - 1
-		}
-		dg := g.Children[k].Group
-		dg.Children = append(dg.Children, questionnaire.Node{Indicator: &questionnaire.Indicator{
-			Code: fmt.Sprintf("I%04d", i), Title: questionnaire.Text{"en": "Indicator"}, Question: questionnaire.Text{"en": "Question?"},
-			Type: questionnaire.SingleChoice, SourceRequired: true,
-			Options: []questionnaire.Option{{Code: "full", Label: questionnaire.Text{"en": "Full"}, Score: score(100)}, {Code: "partial", Label: questionnaire.Text{"en": "Partial"}, Score: score(50)}, {Code: "none", Label: questionnaire.Text{"en": "None"}, Score: score(0)}},
-		}})
-	}
-	return d
-}
+func countries(n int) []string { return loadkit.Countries(n) }
 
 // setUp publishes the instrument, opens a round whose sheets are full (every indicator
 // answered, with two sources each), and returns a coordinator's access token.
 func setUp(ctx context.Context, a *app.App) (string, error) {
+	if err := loadkit.PublishInstrument(ctx, a, indicators); err != nil {
+		return "", err
+	}
+	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "load", Countries: countries(countryCount), Indicators: indicators, Sources: 2}); err != nil {
+		return "", err
+	}
 	ctx = audit.WithOrigin(ctx, audit.SystemActor, "load")
-	admin := auth.Principal{UserID: audit.SystemActor, Admin: true}
-	var def bytes.Buffer
-	if err := questionnaire.EncodeDefinition(&def, instrument(), questionnaire.FormatJSON); err != nil {
-		return "", err
-	}
-	if _, err := a.Questionnaires.Import(ctx, admin, &def, questionnaire.ImportOptions{Format: questionnaire.FormatJSON, Version: "1", Publish: true}); err != nil {
-		return "", err
-	}
-	r, err := a.Rounds.CreateRound(ctx, admin, round.RoundInput{ID: "load", Name: "Load", Questionnaire: "load", QuestionnaireVer: "1", Countries: countries(countryCount)})
-	if err != nil {
-		return "", err
-	}
-	if _, err := a.Rounds.SetStatus(ctx, admin, "load", round.StatusOpen, r.Version); err != nil {
-		return "", err
-	}
-	var rows []round.ImportRow
-	for _, c := range countries(countryCount) {
-		for i := range indicators {
-			for s := range 2 {
-				v := map[string]string{"country": c, "indicator": fmt.Sprintf("I%04d", i), "source_kind": "law",
-					"source_title": fmt.Sprintf("Act %d", s), "source_url": "https://example.org/act", "source_reference": "§ 4(2)"}
-				if s == 0 {
-					v["option"], v["comment"] = "partial", strings.Repeat("The law grants equal access with exceptions. ", 6)
-				}
-				rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: v})
-			}
-		}
-	}
-	if _, err := a.Rounds.ImportAnswers(ctx, admin, "load", rows, nil); err != nil {
-		return "", err
-	}
+	admin := loadkit.Admin
 	u, _, err := a.Auth.BootstrapUser(ctx, auth.NewUser{Email: "coord@load.test", DisplayName: "Load", Password: "load test password 1"})
 	if err != nil {
 		return "", err
@@ -327,13 +270,7 @@ func (r *result) tripsPerOp() float64 {
 	return float64(r.commands) / float64(len(r.lat))
 }
 
-func (r *result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	slices.Sort(r.lat)
-	return r.lat[int(float64(len(r.lat)-1)*p)]
-}
+func (r *result) pct(p float64) time.Duration { return loadkit.Percentile(r.lat, p) }
 
 func (r *result) row(name string, clients int) string {
 	fail := ""

@@ -11,7 +11,7 @@ import (
 	"github.com/expertsurvey/expertsurvey/app"
 	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
-	"github.com/expertsurvey/expertsurvey/round"
+	"github.com/expertsurvey/expertsurvey/internal/loadkit"
 )
 
 // verdictReviewers is how many reviewers give verdicts in the review phases; with the bulk
@@ -32,32 +32,12 @@ type reviewSetup struct {
 // setUpReview creates round "review" over the load instrument with max(32, clients) sheets,
 // every answer imported and every sheet submitted, and the reviewers.
 func setUpReview(ctx context.Context, a *app.App, clients int) (*reviewSetup, error) {
-	ctx = audit.WithOrigin(ctx, audit.SystemActor, "load")
-	admin := auth.Principal{UserID: audit.SystemActor, Admin: true}
 	cs := countries(max(32, clients))
-	r, err := a.Rounds.CreateRound(ctx, admin, round.RoundInput{ID: "review", Name: "Review", Questionnaire: "load", QuestionnaireVer: "1",
-		Countries: cs, ReviewersPerAnswer: verdictReviewers + 1})
-	if err != nil {
+	if err := loadkit.Seed(ctx, a, loadkit.Round{ID: "review", Countries: cs, Indicators: indicators, ReviewersPerAnswer: verdictReviewers + 1, Submit: true}); err != nil {
 		return nil, err
 	}
-	if _, err := a.Rounds.SetStatus(ctx, admin, "review", round.StatusOpen, r.Version); err != nil {
-		return nil, err
-	}
-	var rows []round.ImportRow
-	for _, c := range cs {
-		for i := range indicators {
-			rows = append(rows, round.ImportRow{Line: len(rows) + 2, Values: map[string]string{"country": c, "indicator": fmt.Sprintf("I%04d", i),
-				"option": "partial", "source_kind": "law", "source_title": "Act", "source_url": "https://example.org/act"}})
-		}
-	}
-	if _, err := a.Rounds.ImportAnswers(ctx, admin, "review", rows, nil); err != nil {
-		return nil, err
-	}
-	for _, c := range cs {
-		if _, err := a.Rounds.Submit(ctx, admin, "review", c); err != nil {
-			return nil, fmt.Errorf("submit %s: %w", c, err)
-		}
-	}
+	ctx = audit.WithOrigin(ctx, audit.SystemActor, "load")
+	admin := loadkit.Admin
 	rv := &reviewSetup{countries: cs, next: make([]int, len(cs))}
 	reviewer := func(name string, countries []string) (string, error) {
 		email := name + "@load.test"
@@ -80,6 +60,7 @@ func setUpReview(ctx context.Context, a *app.App, clients int) (*reviewSetup, er
 		}
 		rv.reviewers = append(rv.reviewers, t)
 	}
+	var err error
 	if rv.bulkToken, err = reviewer("bulk", cs); err != nil {
 		return nil, err
 	}
