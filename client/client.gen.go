@@ -74,27 +74,6 @@ func (e AssignmentRole) Valid() bool {
 	}
 }
 
-// Defines values for AssignmentSkipRole.
-const (
-	AssignmentSkipRoleCoordinator AssignmentSkipRole = "coordinator"
-	AssignmentSkipRoleExpert      AssignmentSkipRole = "expert"
-	AssignmentSkipRoleReviewer    AssignmentSkipRole = "reviewer"
-)
-
-// Valid indicates whether the value is a known member of the AssignmentSkipRole enum.
-func (e AssignmentSkipRole) Valid() bool {
-	switch e {
-	case AssignmentSkipRoleCoordinator:
-		return true
-	case AssignmentSkipRoleExpert:
-		return true
-	case AssignmentSkipRoleReviewer:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for CommentRole.
 const (
 	CommentRoleCoordinator CommentRole = "coordinator"
@@ -116,18 +95,24 @@ func (e CommentRole) Valid() bool {
 	}
 }
 
-// Defines values for CreateUserRequestRole.
+// Defines values for DefinitionFormat.
 const (
-	CreateUserRequestRoleAdmin CreateUserRequestRole = "admin"
-	CreateUserRequestRoleNone  CreateUserRequestRole = "none"
+	DefinitionFormatJson DefinitionFormat = "json"
+	DefinitionFormatXlsx DefinitionFormat = "xlsx"
+	DefinitionFormatYaml DefinitionFormat = "yaml"
+	DefinitionFormatYml  DefinitionFormat = "yml"
 )
 
-// Valid indicates whether the value is a known member of the CreateUserRequestRole enum.
-func (e CreateUserRequestRole) Valid() bool {
+// Valid indicates whether the value is a known member of the DefinitionFormat enum.
+func (e DefinitionFormat) Valid() bool {
 	switch e {
-	case CreateUserRequestRoleAdmin:
+	case DefinitionFormatJson:
 		return true
-	case CreateUserRequestRoleNone:
+	case DefinitionFormatXlsx:
+		return true
+	case DefinitionFormatYaml:
+		return true
+	case DefinitionFormatYml:
 		return true
 	default:
 		return false
@@ -197,6 +182,69 @@ func (e ExportCodebookRowKind) Valid() bool {
 	case ExportCodebookRowKindOption:
 		return true
 	case ExportCodebookRowKindVariant:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportFormat.
+const (
+	ExportFormatCsv    ExportFormat = "csv"
+	ExportFormatJson   ExportFormat = "json"
+	ExportFormatNdjson ExportFormat = "ndjson"
+	ExportFormatXlsx   ExportFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the ExportFormat enum.
+func (e ExportFormat) Valid() bool {
+	switch e {
+	case ExportFormatCsv:
+		return true
+	case ExportFormatJson:
+		return true
+	case ExportFormatNdjson:
+		return true
+	case ExportFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportShape.
+const (
+	Codebook ExportShape = "codebook"
+	Long     ExportShape = "long"
+	Wide     ExportShape = "wide"
+)
+
+// Valid indicates whether the value is a known member of the ExportShape enum.
+func (e ExportShape) Valid() bool {
+	switch e {
+	case Codebook:
+		return true
+	case Long:
+		return true
+	case Wide:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GlobalRole.
+const (
+	Admin GlobalRole = "admin"
+	None  GlobalRole = "none"
+)
+
+// Valid indicates whether the value is a known member of the GlobalRole enum.
+func (e GlobalRole) Valid() bool {
+	switch e {
+	case Admin:
+		return true
+	case None:
 		return true
 	default:
 		return false
@@ -368,60 +416,6 @@ func (e QuestionnaireDiffChangesSubject) Valid() bool {
 	case QuestionnaireDiffChangesSubjectIndicator:
 		return true
 	case QuestionnaireDiffChangesSubjectVariant:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for QuestionnaireValidationStatus.
-const (
-	QuestionnaireValidationStatusDraft     QuestionnaireValidationStatus = "draft"
-	QuestionnaireValidationStatusPublished QuestionnaireValidationStatus = "published"
-)
-
-// Valid indicates whether the value is a known member of the QuestionnaireValidationStatus enum.
-func (e QuestionnaireValidationStatus) Valid() bool {
-	switch e {
-	case QuestionnaireValidationStatusDraft:
-		return true
-	case QuestionnaireValidationStatusPublished:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for QuestionnaireVersionStatus.
-const (
-	QuestionnaireVersionStatusDraft     QuestionnaireVersionStatus = "draft"
-	QuestionnaireVersionStatusPublished QuestionnaireVersionStatus = "published"
-)
-
-// Valid indicates whether the value is a known member of the QuestionnaireVersionStatus enum.
-func (e QuestionnaireVersionStatus) Valid() bool {
-	switch e {
-	case QuestionnaireVersionStatusDraft:
-		return true
-	case QuestionnaireVersionStatusPublished:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for QuestionnaireVersionSummaryStatus.
-const (
-	QuestionnaireVersionSummaryStatusDraft     QuestionnaireVersionSummaryStatus = "draft"
-	QuestionnaireVersionSummaryStatusPublished QuestionnaireVersionSummaryStatus = "published"
-)
-
-// Valid indicates whether the value is a known member of the QuestionnaireVersionSummaryStatus enum.
-func (e QuestionnaireVersionSummaryStatus) Valid() bool {
-	switch e {
-	case QuestionnaireVersionSummaryStatusDraft:
-		return true
-	case QuestionnaireVersionSummaryStatusPublished:
 		return true
 	default:
 		return false
@@ -683,6 +677,24 @@ func (e SourceKind) Valid() bool {
 	}
 }
 
+// Defines values for SpreadsheetFormat.
+const (
+	SpreadsheetFormatCsv  SpreadsheetFormat = "csv"
+	SpreadsheetFormatXlsx SpreadsheetFormat = "xlsx"
+)
+
+// Valid indicates whether the value is a known member of the SpreadsheetFormat enum.
+func (e SpreadsheetFormat) Valid() bool {
+	switch e {
+	case SpreadsheetFormatCsv:
+		return true
+	case SpreadsheetFormatXlsx:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskKind.
 const (
 	AdjudicateDisputes TaskKind = "adjudicate_disputes"
@@ -713,312 +725,36 @@ func (e TaskKind) Valid() bool {
 	}
 }
 
-// Defines values for TimelineItemsDecision.
-const (
-	TimelineItemsDecisionApprove        TimelineItemsDecision = "approve"
-	TimelineItemsDecisionRequestChanges TimelineItemsDecision = "request_changes"
-)
-
-// Valid indicates whether the value is a known member of the TimelineItemsDecision enum.
-func (e TimelineItemsDecision) Valid() bool {
-	switch e {
-	case TimelineItemsDecisionApprove:
-		return true
-	case TimelineItemsDecisionRequestChanges:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for UserRole.
-const (
-	UserRoleAdmin UserRole = "admin"
-	UserRoleNone  UserRole = "none"
-)
-
-// Valid indicates whether the value is a known member of the UserRole enum.
-func (e UserRole) Valid() bool {
-	switch e {
-	case UserRoleAdmin:
-		return true
-	case UserRoleNone:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for VerdictDecision.
 const (
-	VerdictDecisionApprove        VerdictDecision = "approve"
-	VerdictDecisionRequestChanges VerdictDecision = "request_changes"
+	Approve        VerdictDecision = "approve"
+	RequestChanges VerdictDecision = "request_changes"
 )
 
 // Valid indicates whether the value is a known member of the VerdictDecision enum.
 func (e VerdictDecision) Valid() bool {
 	switch e {
-	case VerdictDecisionApprove:
+	case Approve:
 		return true
-	case VerdictDecisionRequestChanges:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for VerdictInputDecision.
-const (
-	VerdictInputDecisionApprove        VerdictInputDecision = "approve"
-	VerdictInputDecisionRequestChanges VerdictInputDecision = "request_changes"
-)
-
-// Valid indicates whether the value is a known member of the VerdictInputDecision enum.
-func (e VerdictInputDecision) Valid() bool {
-	switch e {
-	case VerdictInputDecisionApprove:
-		return true
-	case VerdictInputDecisionRequestChanges:
+	case RequestChanges:
 		return true
 	default:
 		return false
 	}
 }
 
-// Defines values for ExportFormat.
+// Defines values for VersionStatus.
 const (
-	ExportFormatCsv    ExportFormat = "csv"
-	ExportFormatJson   ExportFormat = "json"
-	ExportFormatNdjson ExportFormat = "ndjson"
-	ExportFormatXlsx   ExportFormat = "xlsx"
+	VersionStatusDraft     VersionStatus = "draft"
+	VersionStatusPublished VersionStatus = "published"
 )
 
-// Valid indicates whether the value is a known member of the ExportFormat enum.
-func (e ExportFormat) Valid() bool {
+// Valid indicates whether the value is a known member of the VersionStatus enum.
+func (e VersionStatus) Valid() bool {
 	switch e {
-	case ExportFormatCsv:
+	case VersionStatusDraft:
 		return true
-	case ExportFormatJson:
-		return true
-	case ExportFormatNdjson:
-		return true
-	case ExportFormatXlsx:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ExportShape.
-const (
-	ExportShapeCodebook ExportShape = "codebook"
-	ExportShapeLong     ExportShape = "long"
-	ExportShapeWide     ExportShape = "wide"
-)
-
-// Valid indicates whether the value is a known member of the ExportShape enum.
-func (e ExportShape) Valid() bool {
-	switch e {
-	case ExportShapeCodebook:
-		return true
-	case ExportShapeLong:
-		return true
-	case ExportShapeWide:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PublicExportRoundParamsFormat.
-const (
-	PublicExportRoundParamsFormatCsv    PublicExportRoundParamsFormat = "csv"
-	PublicExportRoundParamsFormatJson   PublicExportRoundParamsFormat = "json"
-	PublicExportRoundParamsFormatNdjson PublicExportRoundParamsFormat = "ndjson"
-	PublicExportRoundParamsFormatXlsx   PublicExportRoundParamsFormat = "xlsx"
-)
-
-// Valid indicates whether the value is a known member of the PublicExportRoundParamsFormat enum.
-func (e PublicExportRoundParamsFormat) Valid() bool {
-	switch e {
-	case PublicExportRoundParamsFormatCsv:
-		return true
-	case PublicExportRoundParamsFormatJson:
-		return true
-	case PublicExportRoundParamsFormatNdjson:
-		return true
-	case PublicExportRoundParamsFormatXlsx:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for PublicExportRoundParamsShape.
-const (
-	PublicExportRoundParamsShapeCodebook PublicExportRoundParamsShape = "codebook"
-	PublicExportRoundParamsShapeLong     PublicExportRoundParamsShape = "long"
-	PublicExportRoundParamsShapeWide     PublicExportRoundParamsShape = "wide"
-)
-
-// Valid indicates whether the value is a known member of the PublicExportRoundParamsShape enum.
-func (e PublicExportRoundParamsShape) Valid() bool {
-	switch e {
-	case PublicExportRoundParamsShapeCodebook:
-		return true
-	case PublicExportRoundParamsShapeLong:
-		return true
-	case PublicExportRoundParamsShapeWide:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ImportQuestionnaireVersionParamsFormat.
-const (
-	ImportQuestionnaireVersionParamsFormatJson ImportQuestionnaireVersionParamsFormat = "json"
-	ImportQuestionnaireVersionParamsFormatXlsx ImportQuestionnaireVersionParamsFormat = "xlsx"
-	ImportQuestionnaireVersionParamsFormatYaml ImportQuestionnaireVersionParamsFormat = "yaml"
-	ImportQuestionnaireVersionParamsFormatYml  ImportQuestionnaireVersionParamsFormat = "yml"
-)
-
-// Valid indicates whether the value is a known member of the ImportQuestionnaireVersionParamsFormat enum.
-func (e ImportQuestionnaireVersionParamsFormat) Valid() bool {
-	switch e {
-	case ImportQuestionnaireVersionParamsFormatJson:
-		return true
-	case ImportQuestionnaireVersionParamsFormatXlsx:
-		return true
-	case ImportQuestionnaireVersionParamsFormatYaml:
-		return true
-	case ImportQuestionnaireVersionParamsFormatYml:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ExportQuestionnaireVersionParamsFormat.
-const (
-	ExportQuestionnaireVersionParamsFormatJson ExportQuestionnaireVersionParamsFormat = "json"
-	ExportQuestionnaireVersionParamsFormatXlsx ExportQuestionnaireVersionParamsFormat = "xlsx"
-	ExportQuestionnaireVersionParamsFormatYaml ExportQuestionnaireVersionParamsFormat = "yaml"
-	ExportQuestionnaireVersionParamsFormatYml  ExportQuestionnaireVersionParamsFormat = "yml"
-)
-
-// Valid indicates whether the value is a known member of the ExportQuestionnaireVersionParamsFormat enum.
-func (e ExportQuestionnaireVersionParamsFormat) Valid() bool {
-	switch e {
-	case ExportQuestionnaireVersionParamsFormatJson:
-		return true
-	case ExportQuestionnaireVersionParamsFormatXlsx:
-		return true
-	case ExportQuestionnaireVersionParamsFormatYaml:
-		return true
-	case ExportQuestionnaireVersionParamsFormatYml:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ImportAnswersParamsFormat.
-const (
-	ImportAnswersParamsFormatCsv  ImportAnswersParamsFormat = "csv"
-	ImportAnswersParamsFormatXlsx ImportAnswersParamsFormat = "xlsx"
-)
-
-// Valid indicates whether the value is a known member of the ImportAnswersParamsFormat enum.
-func (e ImportAnswersParamsFormat) Valid() bool {
-	switch e {
-	case ImportAnswersParamsFormatCsv:
-		return true
-	case ImportAnswersParamsFormatXlsx:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ExportRoundParamsFormat.
-const (
-	ExportRoundParamsFormatCsv    ExportRoundParamsFormat = "csv"
-	ExportRoundParamsFormatJson   ExportRoundParamsFormat = "json"
-	ExportRoundParamsFormatNdjson ExportRoundParamsFormat = "ndjson"
-	ExportRoundParamsFormatXlsx   ExportRoundParamsFormat = "xlsx"
-)
-
-// Valid indicates whether the value is a known member of the ExportRoundParamsFormat enum.
-func (e ExportRoundParamsFormat) Valid() bool {
-	switch e {
-	case ExportRoundParamsFormatCsv:
-		return true
-	case ExportRoundParamsFormatJson:
-		return true
-	case ExportRoundParamsFormatNdjson:
-		return true
-	case ExportRoundParamsFormatXlsx:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ExportRoundParamsShape.
-const (
-	ExportRoundParamsShapeCodebook ExportRoundParamsShape = "codebook"
-	ExportRoundParamsShapeLong     ExportRoundParamsShape = "long"
-	ExportRoundParamsShapeWide     ExportRoundParamsShape = "wide"
-)
-
-// Valid indicates whether the value is a known member of the ExportRoundParamsShape enum.
-func (e ExportRoundParamsShape) Valid() bool {
-	switch e {
-	case ExportRoundParamsShapeCodebook:
-		return true
-	case ExportRoundParamsShapeLong:
-		return true
-	case ExportRoundParamsShapeWide:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ImportUsersParamsFormat.
-const (
-	ImportUsersParamsFormatCsv  ImportUsersParamsFormat = "csv"
-	ImportUsersParamsFormatXlsx ImportUsersParamsFormat = "xlsx"
-)
-
-// Valid indicates whether the value is a known member of the ImportUsersParamsFormat enum.
-func (e ImportUsersParamsFormat) Valid() bool {
-	switch e {
-	case ImportUsersParamsFormatCsv:
-		return true
-	case ImportUsersParamsFormatXlsx:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for RevokeAssignmentParamsRole.
-const (
-	RevokeAssignmentParamsRoleCoordinator RevokeAssignmentParamsRole = "coordinator"
-	RevokeAssignmentParamsRoleExpert      RevokeAssignmentParamsRole = "expert"
-	RevokeAssignmentParamsRoleReviewer    RevokeAssignmentParamsRole = "reviewer"
-)
-
-// Valid indicates whether the value is a known member of the RevokeAssignmentParamsRole enum.
-func (e RevokeAssignmentParamsRole) Valid() bool {
-	switch e {
-	case RevokeAssignmentParamsRoleCoordinator:
-		return true
-	case RevokeAssignmentParamsRoleExpert:
-		return true
-	case RevokeAssignmentParamsRoleReviewer:
+	case VersionStatusPublished:
 		return true
 	default:
 		return false
@@ -1248,20 +984,22 @@ type ApprovalsResult struct {
 // Assignment defines model for Assignment.
 type Assignment struct {
 	// Country Required for experts and reviewers; absent for coordinators.
-	Country *string        `json:"country,omitempty"`
-	Role    AssignmentRole `json:"role"`
+	Country *string `json:"country,omitempty"`
+
+	// Role The role an assignment gives, in one round (and country, for experts and reviewers).
+	Role AssignmentRole `json:"role"`
 
 	// Round A round id; `*` makes a coordinator global.
 	Round string `json:"round"`
 }
 
-// AssignmentRole defines model for Assignment.Role.
-type AssignmentRole string
-
 // AssignmentList defines model for AssignmentList.
 type AssignmentList struct {
 	Assignments []Assignment `json:"assignments"`
 }
+
+// AssignmentRole The role an assignment gives, in one round (and country, for experts and reviewers).
+type AssignmentRole string
 
 // AssignmentSkip defines model for AssignmentSkip.
 type AssignmentSkip struct {
@@ -1269,13 +1007,12 @@ type AssignmentSkip struct {
 	Email   openapi_types.Email `json:"email"`
 
 	// Reason Example: "FR" is not a country of round 2025
-	Reason string             `json:"reason"`
-	Role   AssignmentSkipRole `json:"role"`
-	UserId string             `json:"user_id"`
-}
+	Reason string `json:"reason"`
 
-// AssignmentSkipRole defines model for AssignmentSkip.Role.
-type AssignmentSkipRole string
+	// Role The role an assignment gives, in one round (and country, for experts and reviewers).
+	Role   AssignmentRole `json:"role"`
+	UserId string         `json:"user_id"`
+}
 
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
@@ -1425,12 +1162,11 @@ type CreateUserRequest struct {
 	Email       openapi_types.Email `json:"email"`
 
 	// Password Omit to invite the user instead.
-	Password *string                `json:"password,omitempty"`
-	Role     *CreateUserRequestRole `json:"role,omitempty"`
-}
+	Password *string `json:"password,omitempty"`
 
-// CreateUserRequestRole defines model for CreateUserRequest.Role.
-type CreateUserRequestRole string
+	// Role A user's global role (none unless given); the other roles come from assignments.
+	Role *GlobalRole `json:"role,omitempty"`
+}
 
 // CreatedUser defines model for CreatedUser.
 type CreatedUser struct {
@@ -1455,6 +1191,9 @@ type CreatedWebhook struct {
 	Secret string `json:"secret"`
 	Url    string `json:"url"`
 }
+
+// DefinitionFormat The file format of a questionnaire definition (yml is yaml).
+type DefinitionFormat string
 
 // DefinitionProblem defines model for DefinitionProblem.
 type DefinitionProblem struct {
@@ -1595,6 +1334,9 @@ type ExportCodebookRow struct {
 // ExportCodebookRowKind defines model for ExportCodebookRow.Kind.
 type ExportCodebookRowKind string
 
+// ExportFormat The file format of an export (docs/exports.md).
+type ExportFormat string
+
 // ExportLongRow A row of the long shape. Empty cells are null.
 type ExportLongRow struct {
 	AdjudicatedOption     *string `json:"adjudicated_option,omitempty"`
@@ -1631,6 +1373,9 @@ type ExportLongRow struct {
 type ExportRow struct {
 	union json.RawMessage
 }
+
+// ExportShape long (a row per country and indicator), wide (a row per country) or codebook.
+type ExportShape string
 
 // ExportSource defines model for ExportSource.
 type ExportSource struct {
@@ -1673,6 +1418,9 @@ type FieldError struct {
 	Field  string `json:"field"`
 	Reason string `json:"reason"`
 }
+
+// GlobalRole A user's global role (none unless given); the other roles come from assignments.
+type GlobalRole string
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -2114,16 +1862,15 @@ type QuestionnaireOption struct {
 
 // QuestionnaireValidation defines model for QuestionnaireValidation.
 type QuestionnaireValidation struct {
-	Problems      []DefinitionProblem           `json:"problems"`
-	Questionnaire string                        `json:"questionnaire"`
-	Revision      int64                         `json:"revision"`
-	Status        QuestionnaireValidationStatus `json:"status"`
-	Valid         bool                          `json:"valid"`
-	Version       string                        `json:"version"`
-}
+	Problems      []DefinitionProblem `json:"problems"`
+	Questionnaire string              `json:"questionnaire"`
+	Revision      int64               `json:"revision"`
 
-// QuestionnaireValidationStatus defines model for QuestionnaireValidation.Status.
-type QuestionnaireValidationStatus string
+	// Status A questionnaire version is a draft until published; a published version never changes.
+	Status  VersionStatus `json:"status"`
+	Valid   bool          `json:"valid"`
+	Version string        `json:"version"`
+}
 
 // QuestionnaireVariant A named overall score over a subset of the top-level groups.
 type QuestionnaireVariant struct {
@@ -2169,19 +1916,18 @@ type QuestionnaireVersion struct {
 	Questionnaire string              `json:"questionnaire"`
 
 	// Resolved The definition's texts in one language, as a form shows them.
-	Resolved  *ResolvedDefinition        `json:"resolved,omitempty"`
-	Revision  int64                      `json:"revision"`
-	Status    QuestionnaireVersionStatus `json:"status"`
-	UpdatedAt time.Time                  `json:"updated_at"`
-	UpdatedBy string                     `json:"updated_by"`
+	Resolved *ResolvedDefinition `json:"resolved,omitempty"`
+	Revision int64               `json:"revision"`
+
+	// Status A questionnaire version is a draft until published; a published version never changes.
+	Status    VersionStatus `json:"status"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	UpdatedBy string        `json:"updated_by"`
 
 	// Valid Whether the definition may be published (always true once published).
 	Valid   bool   `json:"valid"`
 	Version string `json:"version"`
 }
-
-// QuestionnaireVersionStatus defines model for QuestionnaireVersion.Status.
-type QuestionnaireVersionStatus string
 
 // QuestionnaireVersionInput Exactly one of definition and from.
 type QuestionnaireVersionInput struct {
@@ -2214,17 +1960,16 @@ type QuestionnaireVersionSummary struct {
 	Questionnaire string     `json:"questionnaire"`
 
 	// Revision Counts the version's changes; its ETag.
-	Revision  int64                             `json:"revision"`
-	Status    QuestionnaireVersionSummaryStatus `json:"status"`
-	UpdatedAt time.Time                         `json:"updated_at"`
-	UpdatedBy string                            `json:"updated_by"`
+	Revision int64 `json:"revision"`
+
+	// Status A questionnaire version is a draft until published; a published version never changes.
+	Status    VersionStatus `json:"status"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	UpdatedBy string        `json:"updated_by"`
 
 	// Version Example: 2025.1
 	Version string `json:"version"`
 }
-
-// QuestionnaireVersionSummaryStatus defines model for QuestionnaireVersionSummary.Status.
-type QuestionnaireVersionSummaryStatus string
 
 // ReasonInput defines model for ReasonInput.
 type ReasonInput struct {
@@ -2672,6 +2417,9 @@ type Source struct {
 // SourceKind defines model for Source.Kind.
 type SourceKind string
 
+// SpreadsheetFormat The format of an uploaded table (CSV or XLSX).
+type SpreadsheetFormat string
+
 // StaleAnswerProblem A 412 problem carrying the answer as it is now.
 type StaleAnswerProblem struct {
 	Current  *Answer       `json:"current,omitempty"`
@@ -2933,11 +2681,13 @@ type Timeline struct {
 			Text          *string  `json:"text,omitempty"`
 			Value         *float64 `json:"value,omitempty"`
 		} `json:"content,omitempty"`
-		Decision  *TimelineItemsDecision `json:"decision,omitempty"`
-		From      *SheetStatus           `json:"from,omitempty"`
-		Indicator *string                `json:"indicator,omitempty"`
-		Reason    *string                `json:"reason,omitempty"`
-		Score     *float64               `json:"score,omitempty"`
+
+		// Decision A reviewer's verdict on an answer.
+		Decision  *VerdictDecision `json:"decision,omitempty"`
+		From      *SheetStatus     `json:"from,omitempty"`
+		Indicator *string          `json:"indicator,omitempty"`
+		Reason    *string          `json:"reason,omitempty"`
+		Score     *float64         `json:"score,omitempty"`
 
 		// Seq The sheet log position of the entry.
 		Seq  int64        `json:"seq"`
@@ -2951,9 +2701,6 @@ type Timeline struct {
 	// Next The log position to pass as after; absent after the last page.
 	Next *int64 `json:"next,omitempty"`
 }
-
-// TimelineItemsDecision defines model for Timeline.Items.Decision.
-type TimelineItemsDecision string
 
 // User defines model for User.
 type User struct {
@@ -2972,15 +2719,12 @@ type User struct {
 	// LastLoginAt Absent when the user never signed in.
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
 
-	// Role The global role; other roles come from assignments.
-	Role UserRole `json:"role"`
+	// Role A user's global role (none unless given); the other roles come from assignments.
+	Role GlobalRole `json:"role"`
 
 	// Version Increases with every change; the ETag.
 	Version int64 `json:"version"`
 }
-
-// UserRole The global role; other roles come from assignments.
-type UserRole string
 
 // UserList defines model for UserList.
 type UserList struct {
@@ -2991,7 +2735,9 @@ type UserList struct {
 
 // Verdict defines model for Verdict.
 type Verdict struct {
-	At       time.Time       `json:"at"`
+	At time.Time `json:"at"`
+
+	// Decision A reviewer's verdict on an answer.
 	Decision VerdictDecision `json:"decision"`
 	Reason   *string         `json:"reason,omitempty"`
 
@@ -3004,12 +2750,13 @@ type Verdict struct {
 	Version int64 `json:"version"`
 }
 
-// VerdictDecision defines model for Verdict.Decision.
+// VerdictDecision A reviewer's verdict on an answer.
 type VerdictDecision string
 
 // VerdictInput defines model for VerdictInput.
 type VerdictInput struct {
-	Decision VerdictInputDecision `json:"decision"`
+	// Decision A reviewer's verdict on an answer.
+	Decision VerdictDecision `json:"decision"`
 
 	// Reason Required with request_changes; not allowed with approve.
 	Reason          *string  `json:"reason,omitempty"`
@@ -3017,8 +2764,8 @@ type VerdictInput struct {
 	SuggestedValue  *float64 `json:"suggested_value,omitempty"`
 }
 
-// VerdictInputDecision defines model for VerdictInput.Decision.
-type VerdictInputDecision string
+// VersionStatus A questionnaire version is a draft until published; a published version never changes.
+type VersionStatus string
 
 // Webhook defines model for Webhook.
 type Webhook struct {
@@ -3058,12 +2805,6 @@ type Weight struct {
 
 // Country Example: AT
 type Country = string
-
-// ExportFormat defines model for ExportFormat.
-type ExportFormat string
-
-// ExportShape defines model for ExportShape.
-type ExportShape string
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -3197,17 +2938,11 @@ type PublicErrataParams struct {
 // PublicExportRoundParams defines parameters for PublicExportRound.
 type PublicExportRoundParams struct {
 	// Format The file format (default csv).
-	Format *PublicExportRoundParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *ExportFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Shape long (a row per country and indicator, the default), wide (a row per country) or codebook.
-	Shape *PublicExportRoundParamsShape `form:"shape,omitempty" json:"shape,omitempty"`
+	Shape *ExportShape `form:"shape,omitempty" json:"shape,omitempty"`
 }
-
-// PublicExportRoundParamsFormat defines parameters for PublicExportRound.
-type PublicExportRoundParamsFormat string
-
-// PublicExportRoundParamsShape defines parameters for PublicExportRound.
-type PublicExportRoundParamsShape string
 
 // PublicScoresParams defines parameters for PublicScores.
 type PublicScoresParams struct {
@@ -3242,7 +2977,7 @@ type DiffQuestionnaireVersionsParams struct {
 // ImportQuestionnaireVersionParams defines parameters for ImportQuestionnaireVersion.
 type ImportQuestionnaireVersionParams struct {
 	// Format The file format; default from the Content-Type.
-	Format *ImportQuestionnaireVersionParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *DefinitionFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Version The new version's label; default the next free <year>.<n>.
 	Version *string `form:"version,omitempty" json:"version,omitempty"`
@@ -3250,9 +2985,6 @@ type ImportQuestionnaireVersionParams struct {
 	// Publish Publish the version at once.
 	Publish *bool `form:"publish,omitempty" json:"publish,omitempty"`
 }
-
-// ImportQuestionnaireVersionParamsFormat defines parameters for ImportQuestionnaireVersion.
-type ImportQuestionnaireVersionParamsFormat string
 
 // GetQuestionnaireVersionParams defines parameters for GetQuestionnaireVersion.
 type GetQuestionnaireVersionParams struct {
@@ -3269,11 +3001,8 @@ type UpdateQuestionnaireVersionParams struct {
 // ExportQuestionnaireVersionParams defines parameters for ExportQuestionnaireVersion.
 type ExportQuestionnaireVersionParams struct {
 	// Format The file format (default yaml).
-	Format *ExportQuestionnaireVersionParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *DefinitionFormat `form:"format,omitempty" json:"format,omitempty"`
 }
-
-// ExportQuestionnaireVersionParamsFormat defines parameters for ExportQuestionnaireVersion.
-type ExportQuestionnaireVersionParamsFormat string
 
 // PublishQuestionnaireVersionParams defines parameters for PublishQuestionnaireVersion.
 type PublishQuestionnaireVersionParams struct {
@@ -3290,11 +3019,8 @@ type UpdateRoundParams struct {
 // ImportAnswersParams defines parameters for ImportAnswers.
 type ImportAnswersParams struct {
 	// Format csv or xlsx; defaults from the Content-Type.
-	Format *ImportAnswersParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *SpreadsheetFormat `form:"format,omitempty" json:"format,omitempty"`
 }
-
-// ImportAnswersParamsFormat defines parameters for ImportAnswers.
-type ImportAnswersParamsFormat string
 
 // CopyAssignmentsParams defines parameters for CopyAssignments.
 type CopyAssignmentsParams struct {
@@ -3433,17 +3159,11 @@ type SheetTimelineParams struct {
 // ExportRoundParams defines parameters for ExportRound.
 type ExportRoundParams struct {
 	// Format The file format (default csv).
-	Format *ExportRoundParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *ExportFormat `form:"format,omitempty" json:"format,omitempty"`
 
 	// Shape long (a row per country and indicator, the default), wide (a row per country) or codebook.
-	Shape *ExportRoundParamsShape `form:"shape,omitempty" json:"shape,omitempty"`
+	Shape *ExportShape `form:"shape,omitempty" json:"shape,omitempty"`
 }
-
-// ExportRoundParamsFormat defines parameters for ExportRound.
-type ExportRoundParamsFormat string
-
-// ExportRoundParamsShape defines parameters for ExportRound.
-type ExportRoundParamsShape string
 
 // LockSheetsParams defines parameters for LockSheets.
 type LockSheetsParams struct {
@@ -3472,16 +3192,13 @@ type ImportUsersParams struct {
 	DryRun *bool `form:"dry_run,omitempty" json:"dry_run,omitempty"`
 
 	// Format csv or xlsx; defaults from the Content-Type.
-	Format *ImportUsersParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+	Format *SpreadsheetFormat `form:"format,omitempty" json:"format,omitempty"`
 }
-
-// ImportUsersParamsFormat defines parameters for ImportUsers.
-type ImportUsersParamsFormat string
 
 // RevokeAssignmentParams defines parameters for RevokeAssignment.
 type RevokeAssignmentParams struct {
-	Role  RevokeAssignmentParamsRole `form:"role" json:"role"`
-	Round string                     `form:"round" json:"round"`
+	Role  AssignmentRole `form:"role" json:"role"`
+	Round string         `form:"round" json:"round"`
 
 	// Country Absent for coordinators.
 	Country *string `form:"country,omitempty" json:"country,omitempty"`
@@ -3489,9 +3206,6 @@ type RevokeAssignmentParams struct {
 	// IfMatch The ETag of the user as last read, e.g. "3" (W/"3" is accepted too). Missing: 428; stale: 412.
 	IfMatch string `json:"If-Match"`
 }
-
-// RevokeAssignmentParamsRole defines parameters for RevokeAssignment.
-type RevokeAssignmentParamsRole string
 
 // GrantAssignmentParams defines parameters for GrantAssignment.
 type GrantAssignmentParams struct {
@@ -4643,6 +4357,8 @@ type ClientInterface interface {
 
 	// Healthz Liveness (alias of /livez)
 	//
+	// The same answer as /livez, under the name some load balancers and platforms probe by default; it does not touch the store.
+	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -4661,6 +4377,8 @@ type ClientInterface interface {
 	Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Openapi This contract
+	//
+	// This document, the contract the service is tested against (every API test's traffic is validated against it) and from which the Go client in client/ is generated.
 	//
 	// Corresponds with GET /openapi.yaml (the `Openapi` operationId).
 	Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4781,7 +4499,7 @@ type ClientInterface interface {
 
 	// PublicRounds Published rounds
 	//
-	// No token. Only published rounds are listed.
+	// No token. Only published rounds are listed. Not paged: a published round a year or so.
 	//
 	// Corresponds with GET /v1/public/rounds (the `PublicRounds` operationId).
 	PublicRounds(ctx context.Context, params *PublicRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4802,7 +4520,7 @@ type ClientInterface interface {
 
 	// PublicErrata The errata changelog of a published round
 	//
-	// No token.
+	// No token. Not paged: errata are rare corrections of a published round.
 	//
 	// Corresponds with GET /v1/public/rounds/{round}/errata (the `PublicErrata` operationId).
 	PublicErrata(ctx context.Context, round RoundID, params *PublicErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4830,7 +4548,7 @@ type ClientInterface interface {
 
 	// ListQuestionnaires List questionnaires
 	//
-	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging.
+	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
 	//
 	// Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
 	ListQuestionnaires(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4887,7 +4605,7 @@ type ClientInterface interface {
 
 	// ListQuestionnaireVersions List a questionnaire's versions
 	//
-	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only.
+	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
 	//
 	// Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
 	ListQuestionnaireVersions(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4976,6 +4694,8 @@ type ClientInterface interface {
 
 	// ListRounds List the rounds the caller may see
 	//
+	// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+	//
 	// Corresponds with GET /v1/rounds (the `ListRounds` operationId).
 	ListRounds(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -4998,6 +4718,8 @@ type ClientInterface interface {
 	CreateRound(ctx context.Context, body CreateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRound Get a round
+	//
+	// The round's settings, status and countries; ETag is its version, to send as If-Match when changing it (PATCH) or its status.
 	//
 	// Corresponds with GET /v1/rounds/{round} (the `GetRound` operationId).
 	GetRound(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5120,6 +4842,8 @@ type ClientInterface interface {
 
 	// ListComments The answer's comment thread
 	//
+	// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
 	ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -5161,10 +4885,14 @@ type ClientInterface interface {
 
 	// ConfirmAnswer Confirm one carried answer unchanged
 	//
+	// Confirms that an answer carried from the previous round still holds, without changing it; If-Match names the version read (428 without it, 412 when stale). A group is confirmed through the sheet's confirm operation, which names its codes.
+	//
 	// Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/confirm (the `ConfirmAnswer` operationId).
 	ConfirmAnswer(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ConfirmAnswerParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerDiff What changed between two versions of an answer
+	//
+	// Field by field, what changed between two versions of the answer (`from` and `to`, both required; 400 naming each one that is not a version number): options, values, texts and sources before and after.
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/diff (the `AnswerDiff` operationId).
 	AnswerDiff(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5188,6 +4916,8 @@ type ClientInterface interface {
 	DisputeAnswer(ctx context.Context, round RoundID, country Country, indicator Indicator, params *DisputeAnswerParams, body DisputeAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerHistory Every saved version of an answer, oldest first
+	//
+	// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
 	AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5272,6 +5002,8 @@ type ClientInterface interface {
 	ApproveMany(ctx context.Context, round RoundID, country Country, params *ApproveManyParams, body ApproveManyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SheetChanges How every indicator compares with the previous round
+	//
+	// For a round that carries answers forward from a previous round: every indicator of the sheet with what it was in the previous round, what it is now and whether it was carried, changed (with its justification) or confirmed. Not paged: one entry per indicator of the instrument.
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/changes (the `SheetChanges` operationId).
 	SheetChanges(ctx context.Context, round RoundID, country Country, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5367,14 +5099,14 @@ type ClientInterface interface {
 
 	// RoundDashboard Every sheet of the round with its progress
 	//
-	// Coordinators of the round and admins.
+	// Coordinators of the round and admins. Not paged: one entry per country of the round.
 	//
 	// Corresponds with GET /v1/rounds/{round}/dashboard (the `RoundDashboard` operationId).
 	RoundDashboard(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RoundErrata The round's errata changelog
 	//
-	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused.
+	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
 	//
 	// Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
 	RoundErrata(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5481,7 +5213,7 @@ type ClientInterface interface {
 
 	// ListAssignments A user's assignments
 	//
-	// Admins read anyone's; other users only their own.
+	// Admins read anyone's; other users only their own. Not paged: one person's assignments.
 	//
 	// Corresponds with GET /v1/users/{id}/assignments (the `ListAssignments` operationId).
 	ListAssignments(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5538,7 +5270,7 @@ type ClientInterface interface {
 
 	// ListWebhooks List webhooks
 	//
-	// Every configured webhook, oldest first, without its secret. Admins only.
+	// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5612,6 +5344,8 @@ func (c *Client) DocsAsset(ctx context.Context, asset string, reqEditors ...Requ
 
 // Healthz Liveness (alias of /livez)
 //
+// The same answer as /livez, under the name some load balancers and platforms probe by default; it does not touch the store.
+//
 // Corresponds with GET /healthz (the `Healthz` operationId).
 func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHealthzRequest(c.Server)
@@ -5660,6 +5394,8 @@ func (c *Client) Metrics(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 }
 
 // Openapi This contract
+//
+// This document, the contract the service is tested against (every API test's traffic is validated against it) and from which the Go client in client/ is generated.
 //
 // Corresponds with GET /openapi.yaml (the `Openapi` operationId).
 func (c *Client) Openapi(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5930,7 +5666,7 @@ func (c *Client) MyTasks(ctx context.Context, params *MyTasksParams, reqEditors 
 
 // PublicRounds Published rounds
 //
-// No token. Only published rounds are listed.
+// No token. Only published rounds are listed. Not paged: a published round a year or so.
 //
 // Corresponds with GET /v1/public/rounds (the `PublicRounds` operationId).
 func (c *Client) PublicRounds(ctx context.Context, params *PublicRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5981,7 +5717,7 @@ func (c *Client) PublicAnswers(ctx context.Context, round RoundID, country Count
 
 // PublicErrata The errata changelog of a published round
 //
-// No token.
+// No token. Not paged: errata are rare corrections of a published round.
 //
 // Corresponds with GET /v1/public/rounds/{round}/errata (the `PublicErrata` operationId).
 func (c *Client) PublicErrata(ctx context.Context, round RoundID, params *PublicErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6049,7 +5785,7 @@ func (c *Client) PublicSeries(ctx context.Context, params *PublicSeriesParams, r
 
 // ListQuestionnaires List questionnaires
 //
-// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging.
+// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
 //
 // Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
 func (c *Client) ListQuestionnaires(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6176,7 +5912,7 @@ func (c *Client) ImportQuestionnaireVersion(ctx context.Context, code string, pa
 
 // ListQuestionnaireVersions List a questionnaire's versions
 //
-// Oldest first, without their definitions. Drafts are listed to questionnaire editors only.
+// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
 //
 // Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
 func (c *Client) ListQuestionnaireVersions(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6375,6 +6111,8 @@ func (c *Client) ValidateQuestionnaireVersion(ctx context.Context, code string, 
 
 // ListRounds List the rounds the caller may see
 //
+// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+//
 // Corresponds with GET /v1/rounds (the `ListRounds` operationId).
 func (c *Client) ListRounds(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRoundsRequest(c.Server)
@@ -6427,6 +6165,8 @@ func (c *Client) CreateRound(ctx context.Context, body CreateRoundJSONRequestBod
 }
 
 // GetRound Get a round
+//
+// The round's settings, status and countries; ETag is its version, to send as If-Match when changing it (PATCH) or its status.
 //
 // Corresponds with GET /v1/rounds/{round} (the `GetRound` operationId).
 func (c *Client) GetRound(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6699,6 +6439,8 @@ func (c *Client) AdjudicateAnswer(ctx context.Context, round RoundID, country Co
 
 // ListComments The answer's comment thread
 //
+// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+//
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
 func (c *Client) ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCommentsRequest(c.Server, round, country, indicator)
@@ -6790,6 +6532,8 @@ func (c *Client) EditComment(ctx context.Context, round RoundID, country Country
 
 // ConfirmAnswer Confirm one carried answer unchanged
 //
+// Confirms that an answer carried from the previous round still holds, without changing it; If-Match names the version read (428 without it, 412 when stale). A group is confirmed through the sheet's confirm operation, which names its codes.
+//
 // Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/confirm (the `ConfirmAnswer` operationId).
 func (c *Client) ConfirmAnswer(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ConfirmAnswerParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConfirmAnswerRequest(c.Server, round, country, indicator, params)
@@ -6804,6 +6548,8 @@ func (c *Client) ConfirmAnswer(ctx context.Context, round RoundID, country Count
 }
 
 // AnswerDiff What changed between two versions of an answer
+//
+// Field by field, what changed between two versions of the answer (`from` and `to`, both required; 400 naming each one that is not a version number): options, values, texts and sources before and after.
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/diff (the `AnswerDiff` operationId).
 func (c *Client) AnswerDiff(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerDiffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6857,6 +6603,8 @@ func (c *Client) DisputeAnswer(ctx context.Context, round RoundID, country Count
 }
 
 // AnswerHistory Every saved version of an answer, oldest first
+//
+// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
 func (c *Client) AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7041,6 +6789,8 @@ func (c *Client) ApproveMany(ctx context.Context, round RoundID, country Country
 }
 
 // SheetChanges How every indicator compares with the previous round
+//
+// For a round that carries answers forward from a previous round: every indicator of the sheet with what it was in the previous round, what it is now and whether it was carried, changed (with its justification) or confirmed. Not paged: one entry per indicator of the instrument.
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/changes (the `SheetChanges` operationId).
 func (c *Client) SheetChanges(ctx context.Context, round RoundID, country Country, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7256,7 +7006,7 @@ func (c *Client) SheetTimeline(ctx context.Context, round RoundID, country Count
 
 // RoundDashboard Every sheet of the round with its progress
 //
-// Coordinators of the round and admins.
+// Coordinators of the round and admins. Not paged: one entry per country of the round.
 //
 // Corresponds with GET /v1/rounds/{round}/dashboard (the `RoundDashboard` operationId).
 func (c *Client) RoundDashboard(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7273,7 +7023,7 @@ func (c *Client) RoundDashboard(ctx context.Context, round RoundID, reqEditors .
 
 // RoundErrata The round's errata changelog
 //
-// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused.
+// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
 //
 // Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
 func (c *Client) RoundErrata(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7510,7 +7260,7 @@ func (c *Client) RevokeAssignment(ctx context.Context, id string, params *Revoke
 
 // ListAssignments A user's assignments
 //
-// Admins read anyone's; other users only their own.
+// Admins read anyone's; other users only their own. Not paged: one person's assignments.
 //
 // Corresponds with GET /v1/users/{id}/assignments (the `ListAssignments` operationId).
 func (c *Client) ListAssignments(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7637,7 +7387,7 @@ func (c *Client) ResetPassword(ctx context.Context, id string, params *ResetPass
 
 // ListWebhooks List webhooks
 //
-// Every configured webhook, oldest first, without its secret. Admins only.
+// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
 func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -12703,6 +12453,8 @@ type ClientWithResponsesInterface interface {
 
 	// HealthzWithResponse Liveness (alias of /livez)
 	//
+	// The same answer as /livez, under the name some load balancers and platforms probe by default; it does not touch the store.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /healthz (the `Healthz` operationId).
@@ -12727,6 +12479,8 @@ type ClientWithResponsesInterface interface {
 	MetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*MetricsResponse, error)
 
 	// OpenapiWithResponse This contract
+	//
+	// This document, the contract the service is tested against (every API test's traffic is validated against it) and from which the Go client in client/ is generated.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12861,7 +12615,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublicRoundsWithResponse Published rounds
 	//
-	// No token. Only published rounds are listed.
+	// No token. Only published rounds are listed. Not paged: a published round a year or so.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12888,7 +12642,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublicErrataWithResponse The errata changelog of a published round
 	//
-	// No token.
+	// No token. Not paged: errata are rare corrections of a published round.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12924,7 +12678,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListQuestionnairesWithResponse List questionnaires
 	//
-	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging.
+	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12987,7 +12741,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListQuestionnaireVersionsWithResponse List a questionnaire's versions
 	//
-	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only.
+	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13086,6 +12840,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListRoundsWithResponse List the rounds the caller may see
 	//
+	// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds (the `ListRounds` operationId).
@@ -13110,6 +12866,8 @@ type ClientWithResponsesInterface interface {
 	CreateRoundWithResponse(ctx context.Context, body CreateRoundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoundResponse, error)
 
 	// GetRoundWithResponse Get a round
+	//
+	// The round's settings, status and countries; ETag is its version, to send as If-Match when changing it (PATCH) or its status.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13244,6 +13002,8 @@ type ClientWithResponsesInterface interface {
 
 	// ListCommentsWithResponse The answer's comment thread
 	//
+	// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
@@ -13287,12 +13047,16 @@ type ClientWithResponsesInterface interface {
 
 	// ConfirmAnswerWithResponse Confirm one carried answer unchanged
 	//
+	// Confirms that an answer carried from the previous round still holds, without changing it; If-Match names the version read (428 without it, 412 when stale). A group is confirmed through the sheet's confirm operation, which names its codes.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/confirm (the `ConfirmAnswer` operationId).
 	ConfirmAnswerWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ConfirmAnswerParams, reqEditors ...RequestEditorFn) (*ConfirmAnswerResponse, error)
 
 	// AnswerDiffWithResponse What changed between two versions of an answer
+	//
+	// Field by field, what changed between two versions of the answer (`from` and `to`, both required; 400 naming each one that is not a version number): options, values, texts and sources before and after.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13318,6 +13082,8 @@ type ClientWithResponsesInterface interface {
 	DisputeAnswerWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *DisputeAnswerParams, body DisputeAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeAnswerResponse, error)
 
 	// AnswerHistoryWithResponse Every saved version of an answer, oldest first
+	//
+	// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13406,6 +13172,8 @@ type ClientWithResponsesInterface interface {
 	ApproveManyWithResponse(ctx context.Context, round RoundID, country Country, params *ApproveManyParams, body ApproveManyJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveManyResponse, error)
 
 	// SheetChangesWithResponse How every indicator compares with the previous round
+	//
+	// For a round that carries answers forward from a previous round: every indicator of the sheet with what it was in the previous round, what it is now and whether it was carried, changed (with its justification) or confirmed. Not paged: one entry per indicator of the instrument.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13513,7 +13281,7 @@ type ClientWithResponsesInterface interface {
 
 	// RoundDashboardWithResponse Every sheet of the round with its progress
 	//
-	// Coordinators of the round and admins.
+	// Coordinators of the round and admins. Not paged: one entry per country of the round.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13522,7 +13290,7 @@ type ClientWithResponsesInterface interface {
 
 	// RoundErrataWithResponse The round's errata changelog
 	//
-	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused.
+	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13641,7 +13409,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAssignmentsWithResponse A user's assignments
 	//
-	// Admins read anyone's; other users only their own.
+	// Admins read anyone's; other users only their own. Not paged: one person's assignments.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13704,7 +13472,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListWebhooksWithResponse List webhooks
 	//
-	// Every configured webhook, oldest first, without its secret. Admins only.
+	// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -28118,6 +27886,8 @@ func (c *ClientWithResponses) DocsAssetWithResponse(ctx context.Context, asset s
 
 // HealthzWithResponse Liveness (alias of /livez)
 //
+// The same answer as /livez, under the name some load balancers and platforms probe by default; it does not touch the store.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /healthz (the `Healthz` operationId).
@@ -28160,6 +27930,8 @@ func (c *ClientWithResponses) MetricsWithResponse(ctx context.Context, reqEditor
 }
 
 // OpenapiWithResponse This contract
+//
+// This document, the contract the service is tested against (every API test's traffic is validated against it) and from which the Go client in client/ is generated.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28384,7 +28156,7 @@ func (c *ClientWithResponses) MyTasksWithResponse(ctx context.Context, params *M
 
 // PublicRoundsWithResponse Published rounds
 //
-// No token. Only published rounds are listed.
+// No token. Only published rounds are listed. Not paged: a published round a year or so.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28429,7 +28201,7 @@ func (c *ClientWithResponses) PublicAnswersWithResponse(ctx context.Context, rou
 
 // PublicErrataWithResponse The errata changelog of a published round
 //
-// No token.
+// No token. Not paged: errata are rare corrections of a published round.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28489,7 +28261,7 @@ func (c *ClientWithResponses) PublicSeriesWithResponse(ctx context.Context, para
 
 // ListQuestionnairesWithResponse List questionnaires
 //
-// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging.
+// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28594,7 +28366,7 @@ func (c *ClientWithResponses) ImportQuestionnaireVersionWithResponse(ctx context
 
 // ListQuestionnaireVersionsWithResponse List a questionnaire's versions
 //
-// Oldest first, without their definitions. Drafts are listed to questionnaire editors only.
+// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28759,6 +28531,8 @@ func (c *ClientWithResponses) ValidateQuestionnaireVersionWithResponse(ctx conte
 
 // ListRoundsWithResponse List the rounds the caller may see
 //
+// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds (the `ListRounds` operationId).
@@ -28801,6 +28575,8 @@ func (c *ClientWithResponses) CreateRoundWithResponse(ctx context.Context, body 
 }
 
 // GetRoundWithResponse Get a round
+//
+// The round's settings, status and countries; ETag is its version, to send as If-Match when changing it (PATCH) or its status.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29025,6 +28801,8 @@ func (c *ClientWithResponses) AdjudicateAnswerWithResponse(ctx context.Context, 
 
 // ListCommentsWithResponse The answer's comment thread
 //
+// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
@@ -29098,6 +28876,8 @@ func (c *ClientWithResponses) EditCommentWithResponse(ctx context.Context, round
 
 // ConfirmAnswerWithResponse Confirm one carried answer unchanged
 //
+// Confirms that an answer carried from the previous round still holds, without changing it; If-Match names the version read (428 without it, 412 when stale). A group is confirmed through the sheet's confirm operation, which names its codes.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/confirm (the `ConfirmAnswer` operationId).
@@ -29110,6 +28890,8 @@ func (c *ClientWithResponses) ConfirmAnswerWithResponse(ctx context.Context, rou
 }
 
 // AnswerDiffWithResponse What changed between two versions of an answer
+//
+// Field by field, what changed between two versions of the answer (`from` and `to`, both required; 400 naming each one that is not a version number): options, values, texts and sources before and after.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29153,6 +28935,8 @@ func (c *ClientWithResponses) DisputeAnswerWithResponse(ctx context.Context, rou
 }
 
 // AnswerHistoryWithResponse Every saved version of an answer, oldest first
+//
+// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29301,6 +29085,8 @@ func (c *ClientWithResponses) ApproveManyWithResponse(ctx context.Context, round
 }
 
 // SheetChangesWithResponse How every indicator compares with the previous round
+//
+// For a round that carries answers forward from a previous round: every indicator of the sheet with what it was in the previous round, what it is now and whether it was carried, changed (with its justification) or confirmed. Not paged: one entry per indicator of the instrument.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29480,7 +29266,7 @@ func (c *ClientWithResponses) SheetTimelineWithResponse(ctx context.Context, rou
 
 // RoundDashboardWithResponse Every sheet of the round with its progress
 //
-// Coordinators of the round and admins.
+// Coordinators of the round and admins. Not paged: one entry per country of the round.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29495,7 +29281,7 @@ func (c *ClientWithResponses) RoundDashboardWithResponse(ctx context.Context, ro
 
 // RoundErrataWithResponse The round's errata changelog
 //
-// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused.
+// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29692,7 +29478,7 @@ func (c *ClientWithResponses) RevokeAssignmentWithResponse(ctx context.Context, 
 
 // ListAssignmentsWithResponse A user's assignments
 //
-// Admins read anyone's; other users only their own.
+// Admins read anyone's; other users only their own. Not paged: one person's assignments.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29797,7 +29583,7 @@ func (c *ClientWithResponses) ResetPasswordWithResponse(ctx context.Context, id 
 
 // ListWebhooksWithResponse List webhooks
 //
-// Every configured webhook, oldest first, without its secret. Admins only.
+// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
 //
 // Returns a wrapper object for the known response body format(s).
 //

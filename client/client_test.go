@@ -128,7 +128,7 @@ func TestGeneratedClientPlaysARound(t *testing.T) {
 	if scores.JSON200.Provisional || len(scores.JSON200.Countries) != 1 || scores.JSON200.Countries[0].Hash != lock.JSON200.Locked[0].Hash {
 		t.Fatalf("public scores: %+v", scores.JSON200)
 	}
-	csvFormat, long := client.PublicExportRoundParamsFormatCsv, client.PublicExportRoundParamsShapeLong
+	csvFormat, long := client.ExportFormatCsv, client.Long
 	exp, err := anon.PublicExportRoundWithResponse(ctx, "r2025", &client.PublicExportRoundParams{Format: &csvFormat, Shape: &long})
 	check(t, "public export", exp, err, http.StatusOK)
 	rows, err := csv.NewReader(bytes.NewReader(exp.Body)).ReadAll()
@@ -138,7 +138,7 @@ func TestGeneratedClientPlaysARound(t *testing.T) {
 	if len(rows) < 1+len(answers) || rows[0][0] != "round" || !strings.Contains(string(exp.Body), "Employment Act 2019") {
 		t.Fatalf("public export: %d rows, header %v", len(rows), rows[0])
 	}
-	jsonFormat := client.ExportRoundParamsFormatJson
+	jsonFormat := client.ExportFormatJson
 	rexp, err := coord.ExportRoundWithResponse(ctx, "r2025", &client.ExportRoundParams{Format: &jsonFormat})
 	check(t, "coordinator export", rexp, err, http.StatusOK)
 	if rexp.JSON200 == nil || len(*rexp.JSON200) < len(answers) {
