@@ -1304,15 +1304,19 @@ type ExportCell2 = bool
 
 // ExportCodebookRow A row of the codebook: a node, option or variant of the instrument, then for every language of the instrument text_<lang>, question_<lang>, guidance_<lang> and unit_<lang> (their set depends on the instrument). Empty cells are null.
 type ExportCodebookRow struct {
-	Aggregation          *string               `json:"aggregation,omitempty"`
-	Areas                *string               `json:"areas,omitempty"`
-	Bands                *string               `json:"bands,omitempty"`
-	Code                 string                `json:"code"`
-	Condition            *string               `json:"condition,omitempty"`
-	Depth                *float64              `json:"depth,omitempty"`
-	Kind                 ExportCodebookRowKind `json:"kind"`
-	Level                *string               `json:"level,omitempty"`
-	Lookup               *string               `json:"lookup,omitempty"`
+	Aggregation *string   `json:"aggregation,omitempty"`
+	Areas       *[]string `json:"areas,omitempty"`
+	Bands       *[]Band   `json:"bands,omitempty"`
+	Code        string    `json:"code"`
+
+	// Condition Skip logic, in exactly one form: `indicator` with `in` (applies when that indicator is answered with one of those options), `all_of` or `any_of`.
+	Condition *Condition            `json:"condition,omitempty"`
+	Depth     *float64              `json:"depth,omitempty"`
+	Kind      ExportCodebookRowKind `json:"kind"`
+	Level     *string               `json:"level,omitempty"`
+
+	// Lookup The table of a `lookup` aggregation.
+	Lookup               *Lookup               `json:"lookup,omitempty"`
 	MinPresent           *float64              `json:"min_present,omitempty"`
 	Missing              *string               `json:"missing,omitempty"`
 	NumberMax            *float64              `json:"number_max,omitempty"`
@@ -1322,12 +1326,12 @@ type ExportCodebookRow struct {
 	OptionScore          *float64              `json:"option_score,omitempty"`
 	Parent               *string               `json:"parent,omitempty"`
 	Questionnaire        string                `json:"questionnaire"`
-	Rounding             *float64              `json:"rounding,omitempty"`
+	Rounding             *Rounding             `json:"rounding,omitempty"`
 	Scored               *bool                 `json:"scored,omitempty"`
 	SourceRequired       *bool                 `json:"source_required,omitempty"`
 	Type                 *string               `json:"type,omitempty"`
 	Version              string                `json:"version"`
-	Weights              *string               `json:"weights,omitempty"`
+	Weights              *[]Weight             `json:"weights,omitempty"`
 	AdditionalProperties map[string]ExportCell `json:"-"`
 }
 
@@ -15297,7 +15301,9 @@ type PublicRoundsResponse200Headers struct {
 
 // PublicRoundsResponse304Headers the declared response headers of an HTTP 304 response for PublicRounds
 type PublicRoundsResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicRoundsResponse429Headers the declared response headers of an HTTP 429 response for PublicRounds
@@ -15398,7 +15404,9 @@ type PublicRoundResponse200Headers struct {
 
 // PublicRoundResponse304Headers the declared response headers of an HTTP 304 response for PublicRound
 type PublicRoundResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicRoundResponse404Headers the declared response headers of an HTTP 404 response for PublicRound
@@ -15514,7 +15522,9 @@ type PublicAnswersResponse200Headers struct {
 
 // PublicAnswersResponse304Headers the declared response headers of an HTTP 304 response for PublicAnswers
 type PublicAnswersResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicAnswersResponse404Headers the declared response headers of an HTTP 404 response for PublicAnswers
@@ -15630,7 +15640,9 @@ type PublicErrataResponse200Headers struct {
 
 // PublicErrataResponse304Headers the declared response headers of an HTTP 304 response for PublicErrata
 type PublicErrataResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicErrataResponse404Headers the declared response headers of an HTTP 404 response for PublicErrata
@@ -15871,7 +15883,9 @@ type PublicScoresResponse200Headers struct {
 
 // PublicScoresResponse304Headers the declared response headers of an HTTP 304 response for PublicScores
 type PublicScoresResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicScoresResponse404Headers the declared response headers of an HTTP 404 response for PublicScores
@@ -15987,7 +16001,9 @@ type PublicSeriesResponse200Headers struct {
 
 // PublicSeriesResponse304Headers the declared response headers of an HTTP 304 response for PublicSeries
 type PublicSeriesResponse304Headers struct {
-	XRequestId *string
+	CacheControl *string
+	ETag         *string
+	XRequestId   *string
 }
 
 // PublicSeriesResponse400Headers the declared response headers of an HTTP 400 response for PublicSeries
@@ -20300,8 +20316,9 @@ func (r PutAnswerResponse) ContentType() string {
 
 // AdjudicateAnswerResponse200Headers the declared response headers of an HTTP 200 response for AdjudicateAnswer
 type AdjudicateAnswerResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // AdjudicateAnswerResponse400Headers the declared response headers of an HTTP 400 response for AdjudicateAnswer
@@ -21455,8 +21472,9 @@ func (r AnswerDiffResponse) ContentType() string {
 
 // DisputeAnswerResponse200Headers the declared response headers of an HTTP 200 response for DisputeAnswer
 type DisputeAnswerResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // DisputeAnswerResponse400Headers the declared response headers of an HTTP 400 response for DisputeAnswer
@@ -21834,8 +21852,9 @@ func (r AnswerHistoryResponse) ContentType() string {
 
 // OverrideScoreResponse200Headers the declared response headers of an HTTP 200 response for OverrideScore
 type OverrideScoreResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // OverrideScoreResponse400Headers the declared response headers of an HTTP 400 response for OverrideScore
@@ -22076,8 +22095,9 @@ func (r OverrideScoreResponse) ContentType() string {
 
 // SendBackAnswerResponse200Headers the declared response headers of an HTTP 200 response for SendBackAnswer
 type SendBackAnswerResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // SendBackAnswerResponse400Headers the declared response headers of an HTTP 400 response for SendBackAnswer
@@ -22470,8 +22490,9 @@ func (r AnswerTimelineResponse) ContentType() string {
 
 // GiveVerdictResponse200Headers the declared response headers of an HTTP 200 response for GiveVerdict
 type GiveVerdictResponse200Headers struct {
-	ETag       *string
-	XRequestId *string
+	ETag               *string
+	IdempotentReplayed *string
+	XRequestId         *string
 }
 
 // GiveVerdictResponse400Headers the declared response headers of an HTTP 400 response for GiveVerdict
@@ -31886,6 +31907,20 @@ func ParsePublicRoundsResponse(rsp *http.Response) (*PublicRoundsResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicRoundsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -32024,6 +32059,20 @@ func ParsePublicRoundResponse(rsp *http.Response) (*PublicRoundResponse, error) 
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicRoundResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -32179,6 +32228,20 @@ func ParsePublicAnswersResponse(rsp *http.Response) (*PublicAnswersResponse, err
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicAnswersResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -32334,6 +32397,20 @@ func ParsePublicErrataResponse(rsp *http.Response) (*PublicErrataResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicErrataResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -32665,6 +32742,20 @@ func ParsePublicScoresResponse(rsp *http.Response) (*PublicScoresResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicScoresResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -32820,6 +32911,20 @@ func ParsePublicSeriesResponse(rsp *http.Response) (*PublicSeriesResponse, error
 		response.Headers200 = &headers
 	case rsp.StatusCode == 304:
 		var headers PublicSeriesResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -38665,6 +38770,13 @@ func ParseAdjudicateAnswerResponse(rsp *http.Response) (*AdjudicateAnswerRespons
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -40270,6 +40382,13 @@ func ParseDisputeAnswerResponse(rsp *http.Response) (*DisputeAnswerResponse, err
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -40790,6 +40909,13 @@ func ParseOverrideScoreResponse(rsp *http.Response) (*OverrideScoreResponse, err
 			}
 			headers.ETag = &value
 		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -41133,6 +41259,13 @@ func ParseSendBackAnswerResponse(rsp *http.Response) (*SendBackAnswerResponse, e
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
@@ -41677,6 +41810,13 @@ func ParseGiveVerdictResponse(rsp *http.Response) (*GiveVerdictResponse, error) 
 				return nil, err
 			}
 			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
