@@ -31,7 +31,7 @@ func TestConfirmAnswerWithoutIfMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, target := range []string{"LMM", "LMM_1"} {
-		r := expert.Do(apitest.Request{Method: "POST", Path: answerPath("r2", "AT", target) + "/confirm"})
+		r := expert.Do(apitest.Request{Method: "POST", Path: answerPath("r2", "AT", target) + "/confirm", Invalid: true})
 		if r.Status != 428 {
 			t.Errorf("confirm %s without If-Match: %d %s; want 428", target, r.Status, r.Body)
 		}

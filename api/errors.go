@@ -62,11 +62,14 @@ func (e *problemError) Error() string {
 
 func (e *problemError) Unwrap() error { return e.cause }
 
-// problemKind is one row of the error table: a class of failure, its status and its type URI.
+// problemKind is a class of failure: its status, its type URI (/problems/<slug>), its title
+// (the same on every occurrence, as RFC 9457 asks) and what it means for the client, which the
+// service serves as the page at that URI (problemKinds is the registry).
 type problemKind struct {
-	status int
-	slug   string
-	title  string
+	status  int
+	slug    string
+	title   string
+	meaning string
 }
 
 func (k problemKind) typeURI() string {
@@ -77,26 +80,70 @@ func (k problemKind) typeURI() string {
 }
 
 var (
-	kindValidation    = problemKind{http.StatusBadRequest, "validation", "Invalid request"}
-	kindMalformed     = problemKind{http.StatusBadRequest, "malformed-body", "Malformed request body"}
-	kindUnauthorized  = problemKind{http.StatusUnauthorized, "unauthorized", "Authentication required"}
-	kindForbidden     = problemKind{http.StatusForbidden, "forbidden", "Not allowed"}
-	kindNotFound      = problemKind{http.StatusNotFound, "not-found", "Not found"}
-	kindMethod        = problemKind{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"}
-	kindConflict      = problemKind{http.StatusConflict, "conflict", "Conflict"}
-	kindStale         = problemKind{http.StatusPreconditionFailed, "stale", "Precondition failed"}
-	kindTooLarge      = problemKind{http.StatusRequestEntityTooLarge, "too-large", "Request body too large"}
-	kindMediaType     = problemKind{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"}
-	kindUnprocessable = problemKind{http.StatusUnprocessableEntity, "unprocessable", "Request cannot be processed"}
-	kindPrecondReq    = problemKind{http.StatusPreconditionRequired, "precondition-required", "If-Match required"}
-	kindTooMany       = problemKind{http.StatusTooManyRequests, "too-many-requests", "Too many requests"}
-	kindUnavailable   = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
-	kindInternal      = problemKind{http.StatusInternalServerError, "internal", "Internal error"}
+	kindValidation = problemKind{http.StatusBadRequest, "validation", "Invalid request",
+		"A field of the body, a query or path parameter or a header is invalid; `errors` names each one and why. Nothing was changed."}
+	kindMalformed = problemKind{http.StatusBadRequest, "malformed-body", "Malformed request body",
+		"The body is not the JSON the operation takes (syntax, or a value of the wrong type). Nothing was changed."}
+	kindUnreadableFile = problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file",
+		"An uploaded questionnaire definition cannot be read as YAML, JSON or XLSX at all. Nothing was changed."}
+	kindUnauthorized = problemKind{http.StatusUnauthorized, "unauthorized", "Authentication required",
+		"No access token, or one that is expired, revoked or not valid; or wrong credentials at sign-in. Sign in again."}
+	kindForbidden = problemKind{http.StatusForbidden, "forbidden", "Not allowed",
+		"The caller's role or assignments do not allow this operation on this resource."}
+	kindNotFound = problemKind{http.StatusNotFound, "not-found", "Not found",
+		"No such resource, or none the caller may see."}
+	kindMethod = problemKind{http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		"The path exists but not with this method; `Allow` lists the methods it takes."}
+	kindConflict = problemKind{http.StatusConflict, "conflict", "Conflict",
+		"The request conflicts with what exists: a duplicate key, or a resource in use."}
+	kindLocked = problemKind{http.StatusConflict, "locked", "Sheet locked",
+		"The sheet is locked: its answers change only after a coordinator reopens it."}
+	kindNotEditable = problemKind{http.StatusConflict, "not-editable", "Not editable now",
+		"The round or sheet is not in a state that allows this change (for example, the round is not open)."}
+	kindInvalidTransition = problemKind{http.StatusConflict, "invalid-transition", "Not allowed in the current state",
+		"The status change or review move is not one the current state allows (docs/review.md lists the moves)."}
+	kindAlreadyReviewed = problemKind{http.StatusConflict, "already-reviewed", "Verdict already given",
+		"The reviewer already gave a verdict on this version of the answer."}
+	kindPublished = problemKind{http.StatusConflict, "published", "Version published",
+		"A published questionnaire version never changes; create a new version."}
+	kindNotPublished = problemKind{http.StatusConflict, "not-published", "Version not published",
+		"Rounds run on published questionnaire versions only; publish the version first."}
+	kindStale = problemKind{http.StatusPreconditionFailed, "stale", "Precondition failed",
+		"The If-Match version is not the current one: someone else changed the resource first. `current` holds it as it is now, to merge and retry."}
+	kindTooLarge = problemKind{http.StatusRequestEntityTooLarge, "too-large", "Request body too large",
+		"The body exceeds the limit: the server's --body-limit (1 MiB by default) or the operation's own, which its description names. Nothing was kept."}
+	kindMediaType = problemKind{http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+		"The body's Content-Type is not one the operation takes."}
+	kindUnprocessable = problemKind{http.StatusUnprocessableEntity, "unprocessable", "Request cannot be processed",
+		"The request is well formed but the state does not allow it (for example, an incomplete sheet submitted, or an Idempotency-Key reused with another body); `errors` says what is missing."}
+	kindRoster = problemKind{http.StatusUnprocessableEntity, "invalid-roster", "Roster refused",
+		"An uploaded roster of people and assignments has problems; `problems` lists every one by row and column, and nothing was written."}
+	kindPrecondReq = problemKind{http.StatusPreconditionRequired, "precondition-required", "If-Match required",
+		"This change needs If-Match with the ETag of the version read, so that it cannot overwrite a change it did not see."}
+	kindTooMany = problemKind{http.StatusTooManyRequests, "too-many-requests", "Too many requests",
+		"Too many sign-in failures, a retry of an idempotent request still running, or load being shed. Retry after Retry-After seconds."}
+	kindUnavailable = problemKind{http.StatusServiceUnavailable, "unavailable", "Service unavailable",
+		"The server is starting, draining for shutdown, or shedding load. Retry after Retry-After seconds, or on another instance."}
+	kindInternal = problemKind{http.StatusInternalServerError, "internal", "Internal error",
+		"An unexpected failure; nothing about it is revealed. Quote `request_id` when reporting it."}
 	// The store's own failures: not the caller's fault and not a bug, so they are answered with
 	// a type a client can act on (retry later; tell an operator) and logged as warnings.
-	kindStoreUnavailable = problemKind{http.StatusServiceUnavailable, "store_unavailable", "Store unavailable"}
-	kindStoreFull        = problemKind{http.StatusInsufficientStorage, "store_full", "Store out of space"}
+	kindStoreUnavailable = problemKind{http.StatusServiceUnavailable, "store_unavailable", "Store unavailable",
+		"The store did not answer in time; nothing was changed. Retry after Retry-After seconds."}
+	kindStoreFull = problemKind{http.StatusInsufficientStorage, "store_full", "Store out of space",
+		"The store has no space left; nothing was changed. An operator must free space."}
 )
+
+// problemKinds is the registry of problem types: every kind the service answers with, each
+// served as a page at its type URI (GET /problems/{type}) and listed in openapi.yaml and
+// docs/problems.md (a test holds the three together).
+var problemKinds = []problemKind{
+	kindValidation, kindMalformed, kindUnreadableFile, kindUnauthorized, kindForbidden, kindNotFound,
+	kindMethod, kindConflict, kindLocked, kindNotEditable, kindInvalidTransition, kindAlreadyReviewed,
+	kindPublished, kindNotPublished, kindStale, kindTooLarge, kindMediaType, kindUnprocessable,
+	kindRoster, kindPrecondReq, kindTooMany, kindUnavailable, kindInternal, kindStoreUnavailable,
+	kindStoreFull,
+}
 
 // storeRetryAfter is the Retry-After of a store_unavailable answer, in seconds: about twice the
 // driver's server selection timeout, so that a retry finds a store that came back.
@@ -135,24 +182,24 @@ var sentinelKinds = []sentinel{
 	{auth.ErrStale, kindStale},
 	{round.ErrNotFound, kindNotFound},
 	{round.ErrConflict, kindConflict},
-	{round.ErrLocked, problemKind{http.StatusConflict, "locked", "Sheet locked"}},
-	{round.ErrNotEditable, problemKind{http.StatusConflict, "not-editable", "Not editable now"}},
-	{round.ErrInvalidTransition, problemKind{http.StatusConflict, "invalid-transition", "Status change not allowed"}},
+	{round.ErrLocked, kindLocked},
+	{round.ErrNotEditable, kindNotEditable},
+	{round.ErrInvalidTransition, kindInvalidTransition},
 	{round.ErrPreconditionRequired, kindPrecondReq},
 	// The review workflow's refusals; its data-carrying errors (stale, invalid) come through
 	// the round's converter.
-	{review.ErrLocked, problemKind{http.StatusConflict, "locked", "Sheet locked"}},
-	{review.ErrInvalidTransition, problemKind{http.StatusConflict, "invalid-transition", "Move not allowed now"}},
-	{review.ErrAlreadyReviewed, problemKind{http.StatusConflict, "already-reviewed", "Verdict already given"}},
+	{review.ErrLocked, kindLocked},
+	{review.ErrInvalidTransition, kindInvalidTransition},
+	{review.ErrAlreadyReviewed, kindAlreadyReviewed},
 	{review.ErrNotFound, kindNotFound},
 	// Typed questionnaire errors (problem lists, stale revisions, bad fields) are rendered by
 	// questionnaireProblem; these are the bare ones.
 	{questionnaire.ErrNotFound, kindNotFound},
 	{questionnaire.ErrConflict, kindConflict},
-	{questionnaire.ErrPublished, problemKind{http.StatusConflict, "published", "Version published"}},
-	{questionnaire.ErrNotPublished, problemKind{http.StatusConflict, "not-published", "Version not published"}},
+	{questionnaire.ErrPublished, kindPublished},
+	{questionnaire.ErrNotPublished, kindNotPublished},
 	{questionnaire.ErrRevisionRequired, kindPrecondReq},
-	{questionnaire.ErrFormat, problemKind{http.StatusBadRequest, "unreadable-file", "Unreadable definition file"}},
+	{questionnaire.ErrFormat, kindUnreadableFile},
 	{publish.ErrInvalidExport, kindValidation},
 	// Webhooks (notify); their field errors come through notifyProblem.
 	{notify.ErrNotFound, kindNotFound},

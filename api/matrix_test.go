@@ -254,6 +254,8 @@ var opsMatrixCases = []matrixCase{
 	{op: "GET /openapi.yaml", request: get("/openapi.yaml"), want: everyone(200)},
 	{op: "GET /docs", request: get("/docs"), want: everyone(200)},
 	{op: "GET /docs/{asset}", request: get("/docs/init.js"), want: everyone(200)},
+	{op: "GET /problems", request: get("/problems"), want: everyone(200)},
+	{op: "GET /problems/{type}", request: get("/problems/stale"), want: everyone(200)},
 }
 
 // get is a request builder for a fixed GET.

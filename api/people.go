@@ -18,9 +18,6 @@ import (
 // RosterBodyLimit caps a roster upload: 20,000 rows of a few hundred bytes fit with room.
 const RosterBodyLimit = 16 << 20
 
-// kindRoster answers a roster with problems: every one, by row and column, in `problems`.
-var kindRoster = problemKind{http.StatusUnprocessableEntity, "invalid-roster", "Roster refused"}
-
 // RowProblem is one problem of an uploaded file, at its row (the header is row 1; 0 is the file
 // as a whole) and column.
 type RowProblem struct {

@@ -189,6 +189,8 @@ func TestQuestionnaireLifecycleOverHTTP(t *testing.T) {
 		req := apitest.Request{Method: "PUT", Path: base + "/versions/2025.1", Body: map[string]any{"definition": d}}
 		if etag != "" {
 			req.Header = ifMatch(etag)
+		} else {
+			req.Invalid = true // If-Match is required: the 428 is the point
 		}
 		return c.Do(req)
 	}
@@ -567,7 +569,7 @@ var questionnaireMatrixCases = []matrixCase{
 		op: "PUT /v1/questionnaires/{code}/versions/{version}", variant: "missing If-Match", setup: matrixQuestionnaireSetup,
 		request: func(t *testing.T, w *matrixWorld, who principal) apitest.Request {
 			return apitest.Request{Method: "PUT", Path: "/v1/questionnaires/" + matrixQuestionnaire + "/versions/2025",
-				Body: map[string]any{"definition": map[string]any{"code": matrixQuestionnaire}}}
+				Body: map[string]any{"definition": map[string]any{"code": matrixQuestionnaire}}, Invalid: true}
 		},
 		// 403 comes before 428: a caller who may not edit learns nothing about how to.
 		want: signedIn(403).with(428, globalCoordinator, admin),

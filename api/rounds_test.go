@@ -98,7 +98,7 @@ func TestRoundLifecycleOverHTTP(t *testing.T) {
 	if r.Status != 409 {
 		t.Fatalf("answer in a draft round: %d %s", r.Status, r.Body)
 	}
-	if r = coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/r1/status", Body: map[string]any{"status": "open"}}); r.Status != 428 {
+	if r = coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/r1/status", Body: map[string]any{"status": "open"}, Invalid: true}); r.Status != 428 {
 		t.Fatalf("status without If-Match: %d", r.Status)
 	}
 	if r = coord.Do(apitest.Request{Method: "POST", Path: "/v1/rounds/r1/status", Body: map[string]any{"status": "published"}, Header: ifMatch(`"1"`)}); r.Status != 409 {
@@ -115,7 +115,7 @@ func TestRoundLifecycleOverHTTP(t *testing.T) {
 	}
 	body := map[string]any{"option": "full", "comment": "Equal access since 2011.",
 		"sources": []map[string]any{{"kind": "law", "title": "Aliens Employment Act", "reference": "§ 4", "url": "https://example.org/aea", "accessed": "2026-01-10"}}}
-	if r = expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Body: body}); r.Status != 428 {
+	if r = expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Body: body, Invalid: true}); r.Status != 428 {
 		t.Fatalf("no If-Match: %d", r.Status)
 	}
 	if r = expert.Do(apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Body: body, Header: ifMatch(`"0"`)}); r.Status != 200 || r.Header.Get("ETag") != `"1"` {

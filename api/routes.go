@@ -19,6 +19,8 @@ func (s *Server) routes() {
 	e.GET("/openapi.yaml", s.handleSpec)
 	e.GET("/docs", s.handleDocs)
 	e.GET("/docs/:asset", s.handleDocsAsset)
+	e.GET("/problems", s.handleProblemTypes)
+	e.GET("/problems/:type", s.handleProblemType)
 
 	v1 := e.Group("/v1", s.authenticate, canonicalCountry)
 

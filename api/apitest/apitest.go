@@ -169,6 +169,12 @@ func (c *Client) Do(req Request) *Response {
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 			c.tb.Errorf("%s %s: response %d breaks openapi.yaml: %v\nbody: %s", req.Method, req.Path, resp.Status, err, truncate(resp.Body))
 		}
+		if !req.Invalid {
+			recordExample(input.Route.Operation.OperationID, resp.Status, httpReq.Header.Get("Content-Type"), body, resp.Header.Get("Content-Type"), resp.Body)
+		}
+		if undeclared := strictResponse(input.Route.Operation, resp.Status, resp.Header, resp.Body); len(undeclared) > 0 {
+			c.tb.Errorf("%s %s: response %d has what openapi.yaml does not declare:\n  %s\nbody: %s", req.Method, req.Path, resp.Status, strings.Join(undeclared, "\n  "), truncate(resp.Body))
+		}
 	}
 	if resp.Status >= 400 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") && req.Method != http.MethodHead {
 		c.tb.Errorf("%s %s: error %d is %q, not application/problem+json", req.Method, req.Path, resp.Status, resp.Header.Get("Content-Type"))
