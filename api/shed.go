@@ -47,11 +47,6 @@ func DefaultShedLimits() ShedLimits {
 // a second once clients back off, and a whole second spreads their retries.
 const shedRetryAfter = 1
 
-var (
-	kindOverloaded     = problemKind{http.StatusServiceUnavailable, "overloaded", "Server overloaded"}
-	kindClientOverload = problemKind{http.StatusTooManyRequests, "too-many-requests", "Too many requests"}
-)
-
 // neverShed are the operations endpoints: an orchestrator probing a busy instance must see it
 // alive (or it restarts it and makes the overload worse), and metrics must report the shedding.
 var neverShed = map[string]bool{"/livez": true, "/healthz": true, "/readyz": true, "/metrics": true}
@@ -164,14 +159,14 @@ func (s *shedder) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.limits.PerClient > 0 {
 			key := clientKey(req)
 			if !s.enterClient(key) {
-				return s.shed(c, class, "client", kindClientOverload,
+				return s.shed(c, class, "client", kindTooMany,
 					"this client has too many requests in progress; retry after the others are answered")
 			}
 			defer s.leaveClient(key)
 		}
 		if pool != nil {
 			if !pool.acquire(req.Context(), s.limits.Wait) {
-				return s.shed(c, class, "busy", kindOverloaded, "the server is busy; nothing was done; retry after Retry-After seconds")
+				return s.shed(c, class, "busy", kindUnavailable, "the server is busy; nothing was done; retry after Retry-After seconds")
 			}
 			defer pool.release()
 		}

@@ -72,7 +72,7 @@ func TestShedsPastItsLimitsAndRecovers(t *testing.T) {
 	save := apitest.Request{Method: "PUT", Path: answerPath("r1", "AT", "LMM_1"), Header: ifMatch(`"0"`),
 		Body: map[string]any{"option": "partial", "comment": "Saved after the overload."}}
 	r := c.Do(save)
-	wantShed(t, r, http.StatusServiceUnavailable, "/problems/overloaded")
+	wantShed(t, r, http.StatusServiceUnavailable, "/problems/unavailable")
 	// Reads have their own slots, and health checks are never shed.
 	if r := c.Do(apitest.Request{Method: "GET", Path: answerPath("r1", "AT", "LMM_1")}); r.Status != http.StatusOK {
 		t.Fatalf("a read while writes are shed: %d %s", r.Status, r.Body)

@@ -348,6 +348,6 @@ func (u *user) work(_ context.Context, client *http.Client, base string, deadlin
 
 // isShed tells the load shedder's answers (api/shed.go) from every other 429 and 503.
 func isShed(o outcome) bool {
-	return (o.status == http.StatusServiceUnavailable && o.problem == "/problems/overloaded") ||
+	return (o.status == http.StatusServiceUnavailable && o.problem == "/problems/unavailable") ||
 		(o.status == http.StatusTooManyRequests && o.problem == "/problems/too-many-requests")
 }
