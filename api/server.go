@@ -142,7 +142,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.echo.Pre(cors)
 	}
-	s.echo.Use(s.limitBody)
+	s.echo.Use(s.limitBody, plainQuery)
 	s.routes()
 	return s, nil
 }
