@@ -191,7 +191,10 @@ func dispatch(t *testing.T, env *apitest.Env, instance string, poll time.Duratio
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := env.App.Notifier()
-	d.Workers, d.Poll, d.RetryPoll, d.Timeout, d.Instance = 4, poll, 50*time.Millisecond, 30*time.Second, instance
+	d.Workers, d.Poll, d.RetryPoll, d.Instance = 4, poll, 50*time.Millisecond, instance
+	if d.Timeout == 0 { // a test of timeouts sets a short one
+		d.Timeout = 30 * time.Second
+	}
 	d.Backoff = notify.Backoff{Base: 20 * time.Millisecond, Max: 100 * time.Millisecond, MaxAttempts: 5}
 	done := make(chan struct{})
 	go func() { defer close(done); env.App.RunNotifications(ctx) }()
