@@ -211,10 +211,16 @@ type reviewWorld struct {
 
 func newReviewWorld(t *testing.T, env *apitest.Env) *reviewWorld {
 	t.Helper()
+	return newReviewWorldWith(t, env, false)
+}
+
+// newReviewWorldWith is newReviewWorld with the round's blind review on or off.
+func newReviewWorldWith(t *testing.T, env *apitest.Env, blind bool) *reviewWorld {
+	t.Helper()
 	publishMiniIndex(t, env)
 	ctx := context.Background()
 	r, err := env.App.Rounds.CreateRound(ctx, systemAdmin, round.RoundInput{ID: "r1", Name: "Notified", Questionnaire: "mini-index",
-		QuestionnaireVer: "1", Countries: []string{"AT"}, ReviewersPerAnswer: 1})
+		QuestionnaireVer: "1", Countries: []string{"AT"}, ReviewersPerAnswer: 1, BlindReview: blind})
 	if err != nil {
 		t.Fatal(err)
 	}
