@@ -53,6 +53,9 @@ func init() {
 			"GET /v1/public/rounds", "GET /v1/public/rounds/{round}", "GET /v1/public/rounds/{round}/scores",
 			"GET /v1/public/rounds/{round}/countries/{country}/answers", "GET /v1/public/rounds/{round}/errata",
 			"GET /v1/public/series", "GET /v1/public/rounds/{round}/export",
+			// The problem-type pages (on main since this table was written; entries for routes
+			// the router lacks are ignored).
+			"GET /problems", "GET /problems/{type}",
 		},
 		levelSignedIn: {
 			"GET /v1/me", "GET /v1/me/tasks", "GET /v1/questionnaires", "GET /v1/questionnaires/{code}",
