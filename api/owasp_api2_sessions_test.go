@@ -70,3 +70,26 @@ func TestPasswordResetEndsAccessTokens(t *testing.T) {
 		t.Fatalf("new token: %d", r.Status)
 	}
 }
+
+// TestTokensServeOnlyTheirOwnPurpose: a refresh token sent as a bearer token is refused (401),
+// and an access token sent to /v1/auth/refresh is refused too, without ending the session.
+// The other forgeries (none-alg, algorithm switch, foreign key, unknown kid, expiry, issuer and
+// audience) are in TestAccessTokensThatMustBeRefused and auth's TestVerifyRefuses; refresh
+// reuse in TestRefreshRotatesAndReuseRevokesTheSession; lockout in
+// TestLoginLockoutAnswers429WithRetryAfter; enumeration in
+// TestWrongCredentialsLookTheSameForKnownAndUnknownEmails and auth's TestEverySignInCostsOneHash.
+func TestTokensServeOnlyTheirOwnPurpose(t *testing.T) {
+	env := apitest.New(t)
+	_, u := env.As(auth.RoleNone)
+	c := env.Client()
+	s := mustLogin(t, c, u.Email, apitest.Password)
+	if r := me(c, s.RefreshToken); r.Status != http.StatusUnauthorized {
+		t.Fatalf("refresh token as an access token: %d %s", r.Status, r.Body)
+	}
+	if r := c.Do(apitest.Request{Method: "POST", Path: "/v1/auth/refresh", Body: map[string]string{"refresh_token": s.AccessToken}, Invalid: true}); r.Status != http.StatusUnauthorized && r.Status != http.StatusBadRequest {
+		t.Fatalf("access token as a refresh token: %d %s", r.Status, r.Body)
+	}
+	if r := c.Do(apitest.Request{Method: "POST", Path: "/v1/auth/refresh", Body: map[string]string{"refresh_token": s.RefreshToken}}); r.Status != http.StatusOK {
+		t.Fatalf("the real refresh token after the attempts: %d %s", r.Status, r.Body)
+	}
+}

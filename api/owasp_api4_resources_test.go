@@ -122,6 +122,7 @@ func TestUploadBombsAreRefusedBeforeTheyExpand(t *testing.T) {
 		fmt.Fprintf(&yamlBomb, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", i, i, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 	}
 	nested := strings.Repeat(`{"a":`, 100000) + "1" + strings.Repeat("}", 100000)
+	nestedYAML := "code: deep\ntitle: " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n"
 
 	for _, tc := range []struct {
 		name   string
@@ -158,6 +159,10 @@ func TestUploadBombsAreRefusedBeforeTheyExpand(t *testing.T) {
 			})}, 413},
 		{"YAML alias bomb", admin, apitest.Request{Method: "POST", Path: "/v1/questionnaires/bomb/import?version=1", ContentType: "application/yaml",
 			Body: []byte(yamlBomb.String())}, 400},
+		{"YAML nested 100,000 deep", admin, apitest.Request{Method: "POST", Path: "/v1/questionnaires/deep/import?version=1", ContentType: "application/yaml",
+			Body: []byte(nestedYAML)}, 400},
+		{"JSON definition nested 100,000 deep", admin, apitest.Request{Method: "POST", Path: "/v1/questionnaires/deep/import?version=1&format=json", ContentType: "application/json",
+			Body: []byte(`{"code":"deep","title":` + nested + `}`), Invalid: true}, 400},
 		{"JSON nested 100,000 deep", admin, apitest.Request{Method: "POST", Path: "/v1/users", ContentType: "application/json",
 			Body: []byte(nested), Invalid: true}, 400},
 	} {

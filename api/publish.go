@@ -260,7 +260,7 @@ func (s *Server) handleErrata(c *echo.Context) error {
 // handleLockSheets handles POST /v1/rounds/:round/lock: many sheets, each its own lock.
 func (s *Server) handleLockSheets(c *echo.Context) error {
 	var req struct {
-		Countries []string `json:"countries" validate:"max=400"`
+		Countries []string `json:"countries" validate:"max=400,dive,max=64"`
 	}
 	if err := bindJSON(c, &req); err != nil {
 		return err

@@ -233,22 +233,22 @@ type diffResponse struct {
 }
 
 type scoreRequest struct {
-	Answers   []scoreAnswer   `json:"answers" validate:"dive"`
-	Overrides []scoreOverride `json:"overrides,omitempty" validate:"dive"`
+	Answers   []scoreAnswer   `json:"answers" validate:"max=5000,dive"`
+	Overrides []scoreOverride `json:"overrides,omitempty" validate:"max=5000,dive"`
 }
 
 type scoreAnswer struct {
-	Indicator     string   `json:"indicator" validate:"required"`
-	Option        string   `json:"option,omitempty"`
+	Indicator     string   `json:"indicator" validate:"required,max=200"`
+	Option        string   `json:"option,omitempty" validate:"max=200"`
 	Value         *float64 `json:"value,omitempty"`
-	Text          string   `json:"text,omitempty"`
+	Text          string   `json:"text,omitempty" validate:"max=20000"`
 	NotApplicable bool     `json:"not_applicable,omitempty"`
 }
 
 type scoreOverride struct {
-	Node   string  `json:"node" validate:"required"`
+	Node   string  `json:"node" validate:"required,max=200"`
 	Score  float64 `json:"score"`
-	Reason string  `json:"reason" validate:"required"`
+	Reason string  `json:"reason" validate:"required,max=5000"`
 }
 
 func (r scoreRequest) toDomain() (questionnaire.Answers, []questionnaire.Override) {

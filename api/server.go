@@ -149,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Shed != (ShedLimits{}) {
 		s.echo.Use(newShedder(cfg.Shed, cfg.Metrics).middleware)
 	}
-	s.echo.Use(s.limitBody)
+	s.echo.Use(s.limitBody, plainQuery)
 	s.routes()
 	return s, nil
 }

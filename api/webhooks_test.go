@@ -191,7 +191,10 @@ func dispatch(t *testing.T, env *apitest.Env, instance string, poll time.Duratio
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := env.App.Notifier()
-	d.Workers, d.Poll, d.RetryPoll, d.Timeout, d.Instance = 4, poll, 50*time.Millisecond, 30*time.Second, instance
+	d.Workers, d.Poll, d.RetryPoll, d.Instance = 4, poll, 50*time.Millisecond, instance
+	if d.Timeout == 0 { // a test of timeouts sets a short one
+		d.Timeout = 30 * time.Second
+	}
 	d.Backoff = notify.Backoff{Base: 20 * time.Millisecond, Max: 100 * time.Millisecond, MaxAttempts: 5}
 	done := make(chan struct{})
 	go func() { defer close(done); env.App.RunNotifications(ctx) }()
@@ -208,10 +211,16 @@ type reviewWorld struct {
 
 func newReviewWorld(t *testing.T, env *apitest.Env) *reviewWorld {
 	t.Helper()
+	return newReviewWorldWith(t, env, false)
+}
+
+// newReviewWorldWith is newReviewWorld with the round's blind review on or off.
+func newReviewWorldWith(t *testing.T, env *apitest.Env, blind bool) *reviewWorld {
+	t.Helper()
 	publishMiniIndex(t, env)
 	ctx := context.Background()
 	r, err := env.App.Rounds.CreateRound(ctx, systemAdmin, round.RoundInput{ID: "r1", Name: "Notified", Questionnaire: "mini-index",
-		QuestionnaireVer: "1", Countries: []string{"AT"}, ReviewersPerAnswer: 1})
+		QuestionnaireVer: "1", Countries: []string{"AT"}, ReviewersPerAnswer: 1, BlindReview: blind})
 	if err != nil {
 		t.Fatal(err)
 	}

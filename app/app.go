@@ -124,7 +124,7 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	dispatcher := newDispatcher(store, opts)
 	rounds := round.NewService(store, nudgingSheets{store, dispatcher.Nudge}, questionnaires, opts.Now)
 	publisher := publish.NewService(publish.Config{Rounds: rounds, RoundStore: store, Sheets: store, Instruments: questionnaires, Store: store, Now: opts.Now})
-	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP)
+	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP, webhookReach(opts))
 	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{
 		Logger: opts.Logger, Store: store, Metrics: opts.Metrics, BodyLimit: opts.BodyLimit,

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"time"
 
@@ -29,6 +30,9 @@ type NotifyOptions struct {
 	Backoff notify.Backoff
 	// AllowHTTP accepts plain-http webhook URLs to hosts other than localhost.
 	AllowHTTP bool
+	// AllowNetworks lists the non-public networks webhooks may reach (notify.Reach); nil
+	// allows loopback in development and nothing in production.
+	AllowNetworks []netip.Prefix
 	// Instance names this instance in the attempts it claims (host and process when empty).
 	Instance string
 }
@@ -44,9 +48,19 @@ func newDispatcher(store notify.DispatchStore, opts Options) *notify.Dispatcher 
 	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "expertsurvey_webhook_attempts_total",
 		Help: "Webhook delivery attempts finished by this instance, by status (delivered, failed)."}, []string{"status"})
 	opts.Metrics.Register(attempts)
-	return &notify.Dispatcher{Store: store, Workers: o.Workers, Poll: o.Poll, RetryPoll: o.RetryPoll, Timeout: o.Timeout,
+	return &notify.Dispatcher{Store: store, Reach: webhookReach(opts), Workers: o.Workers, Poll: o.Poll, RetryPoll: o.RetryPoll, Timeout: o.Timeout,
 		Backoff: o.Backoff, Now: opts.Now, Logger: opts.Logger, Instance: o.Instance,
 		OnAttempt: func(status string) { attempts.WithLabelValues(status).Inc() }}
+}
+
+// webhookReach is what webhooks may connect to: public addresses, the listed networks and, in
+// development when none are listed, this host (a receiver started beside the service).
+func webhookReach(opts Options) notify.Reach {
+	allow := opts.Notify.AllowNetworks
+	if allow == nil && !opts.Production {
+		allow = notify.Loopback
+	}
+	return notify.Reach{Allow: allow}
 }
 
 // Notifier is the dispatcher RunNotifications runs; tests shorten its polls and backoff

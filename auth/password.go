@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -48,6 +49,18 @@ var errBadHash = errors.New("auth: malformed password hash")
 type Hasher struct {
 	params Params
 	slots  chan struct{}
+	// The counts behind Stats.
+	derivations, running, peak atomic.Int64
+}
+
+// HashStats counts a hasher's work: derivations finished or under way, how many run now, and
+// the most that ever ran at once (never above the concurrency bound).
+type HashStats struct{ Derivations, Running, Peak int64 }
+
+// Stats reports the hasher's counts, for monitoring and for the tests that prove that an
+// unknown email costs a hash like a known one and that parallel logins stay within the bound.
+func (h *Hasher) Stats() HashStats {
+	return HashStats{Derivations: h.derivations.Load(), Running: h.running.Load(), Peak: h.peak.Load()}
 }
 
 // NewHasher returns a hasher with params, refusing costs below MinParams. concurrency bounds
@@ -106,6 +119,11 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, fmt.Errorf("auth: waiting to hash: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
+	h.derivations.Add(1)
+	now := h.running.Add(1)
+	defer h.running.Add(-1)
+	for top := h.peak.Load(); now > top && !h.peak.CompareAndSwap(top, now); top = h.peak.Load() {
+	}
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, n), nil
 }
 

@@ -66,8 +66,11 @@ type DispatchStore interface {
 // most, drops a nudge in a buffered channel.
 type Dispatcher struct {
 	Store DispatchStore
-	// Client sends the deliveries; nil uses a client that does not follow redirects.
+	// Client sends the deliveries; nil uses Reach's client (public addresses only, no
+	// redirects followed).
 	Client *http.Client
+	// Reach bounds the addresses the default client connects to (reach.go).
+	Reach Reach
 	// Timeout bounds one attempt, connection included (10 s when zero). The attempt's lease
 	// is Timeout plus LeaseMargin (30 s when zero), so an instance that is merely slow never
 	// sees its attempt taken over.
@@ -158,7 +161,7 @@ func (d *Dispatcher) defaults() {
 		d.Logger = slog.Default()
 	}
 	if d.Client == nil {
-		d.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		d.Client = d.Reach.Client(d.Timeout)
 	}
 }
 
@@ -468,7 +471,7 @@ func (d *Dispatcher) send(ctx context.Context, w Webhook, n Notification, attemp
 		return 0, fmt.Errorf("no answer: %w", err)
 	}
 	// Read a little of the answer so that the connection can be reused; the body means nothing.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBody))
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }

@@ -148,15 +148,17 @@ type Service struct {
 	// AllowHTTP accepts plain http URLs to hosts other than localhost (a private network
 	// behind a proxy); otherwise webhooks must use https, localhost aside.
 	allowHTTP bool
-	newID     func() string
+	// reach bounds the addresses a webhook may name (reach.go).
+	reach Reach
+	newID func() string
 }
 
 // NewService returns a service on store.
-func NewService(store Store, now func() time.Time, allowHTTP bool) *Service {
+func NewService(store Store, now func() time.Time, allowHTTP bool, reach Reach) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, now: now, allowHTTP: allowHTTP, newID: func() string {
+	return &Service{store: store, now: now, allowHTTP: allowHTTP, reach: reach, newID: func() string {
 		return "wh_" + strings.ToLower(strings.TrimPrefix(NewSecret(), "whsec_")[:16])
 	}}
 }
@@ -192,6 +194,10 @@ func (s *Service) Create(ctx context.Context, p auth.Principal, in CreateInput) 
 	var ve ValidationError
 	if reason := CheckURL(in.URL, s.allowHTTP); reason != "" {
 		ve.Problems = append(ve.Problems, FieldError{"url", reason})
+	} else if u, _ := url.Parse(in.URL); u != nil {
+		if err := s.reach.CheckHost(ctx, u.Hostname()); err != nil {
+			ve.Problems = append(ve.Problems, FieldError{"url", err.Error() + "; webhooks reach public addresses and the networks of --webhook-allow-networks"})
+		}
 	}
 	if len(in.Description) > MaxDescription {
 		ve.Problems = append(ve.Problems, FieldError{"description", fmt.Sprintf("at most %d bytes", MaxDescription)})

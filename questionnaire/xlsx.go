@@ -2,6 +2,7 @@ package questionnaire
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -1585,6 +1587,9 @@ func (enc *xlsxEncoder) variantsSheet() {
 // ParseCondition reads a condition expression; see FormatCondition. Errors
 // give the character position.
 func ParseCondition(expr string) (*Condition, error) {
+	if !utf8.ValidString(expr) {
+		return nil, errors.New("the condition is not valid UTF-8")
+	}
 	p := &condParser{toks: tokenize(expr)}
 	if p.err() != nil {
 		return nil, p.err()
@@ -1715,6 +1720,11 @@ func tokenize(s string) []token {
 				return append(toks, token{kind: tokBad, text: "unterminated quoted code", pos: i + 1})
 			}
 			text, err := strconv.Unquote(string(rs[i : j+1]))
+			// An escape such as \xff would make a code of invalid UTF-8, which no cell, JSON
+			// document or export can carry (found by FuzzParseCondition).
+			if err == nil && !utf8.ValidString(text) {
+				err = errors.New("invalid UTF-8")
+			}
 			if err != nil {
 				return append(toks, token{kind: tokBad, text: "bad quoted code " + string(rs[i:j+1]), pos: i + 1})
 			}

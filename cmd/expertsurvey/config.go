@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -52,6 +53,8 @@ type serveConfig struct {
 	WebhookAllowHTTP bool
 	// Load shedding (api/shed.go).
 	Shed api.ShedLimits
+	// WebhookAllowNetworks is nil unless set: the app then picks by environment.
+	WebhookAllowNetworks []netip.Prefix
 }
 
 type setting struct {
@@ -180,6 +183,21 @@ func (c *serveConfig) settings() []setting {
 			c.WebhookAllowHTTP = b
 			return nil
 		}},
+		{"webhook-allow-networks", "EXPERTSURVEY_WEBHOOK_ALLOW_NETWORKS", "", "comma-separated networks (10.0.0.0/8, 127.0.0.1/32) that webhooks may reach besides public addresses; empty allows loopback in development, nothing in production", func(v string) error {
+			if v == "" {
+				c.WebhookAllowNetworks = nil
+				return nil
+			}
+			c.WebhookAllowNetworks = []netip.Prefix{}
+			for part := range strings.SplitSeq(v, ",") {
+				p, err := netip.ParsePrefix(strings.TrimSpace(part))
+				if err != nil {
+					return fmt.Errorf("want networks such as 10.0.0.0/8, got %q", part)
+				}
+				c.WebhookAllowNetworks = append(c.WebhookAllowNetworks, p.Masked())
+			}
+			return nil
+		}},
 	}
 }
 
@@ -268,5 +286,6 @@ func notifyOptions(c *serveConfig) app.NotifyOptions {
 	if workers == 0 {
 		workers = -1
 	}
-	return app.NotifyOptions{Workers: workers, Poll: c.WebhookPoll, Timeout: c.WebhookTimeout, AllowHTTP: c.WebhookAllowHTTP}
+	return app.NotifyOptions{Workers: workers, Poll: c.WebhookPoll, Timeout: c.WebhookTimeout, AllowHTTP: c.WebhookAllowHTTP,
+		AllowNetworks: c.WebhookAllowNetworks}
 }

@@ -162,6 +162,7 @@ func TestBadConfigurationIsRefusedAtStart(t *testing.T) {
 		{nil, []string{"--env", "production", "--demo"}, "refused in production"},
 		{nil, []string{"--cors-origins", "*"}, "want origins such as"},
 		{map[string]string{"EXPERTSURVEY_CORS_ORIGINS": "https://ok.example.org, survey.example.org"}, nil, "want origins such as"},
+		{nil, []string{"--webhook-allow-networks", "10.0.0.0/8,intranet"}, "want networks such as"},
 	} {
 		getenv := func(k string) string { return tc.env[k] }
 		err := run(context.Background(), append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...), getenv, io.Discard, io.Discard)
