@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/export"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -81,7 +82,12 @@ func (s *Service) PrepareExport(ctx context.Context, p *auth.Principal, in Expor
 		return nil, err
 	}
 	published := r.Status == round.StatusPublished
-	e := &Export{Round: r, Provisional: !published}
+	e := &Export{Round: r, Provisional: !published && in.Shape != ShapeCodebook}
+	if p != nil {
+		if err := s.recordExport(ctx, r, in, e.Provisional); err != nil {
+			return nil, err
+		}
+	}
 	countries := slices.Sorted(slices.Values(r.Countries))
 	sheets := func(yield func(*snapshot.Snapshot, error) bool) {
 		for _, c := range countries {
@@ -104,7 +110,6 @@ func (s *Service) PrepareExport(ctx context.Context, p *auth.Principal, in Expor
 	case ShapeWide:
 		e.write = func(w io.Writer) error { return export.Wide(w, in.Format, rounds) }
 	case ShapeCodebook:
-		e.Provisional = false
 		e.write = func(w io.Writer) error {
 			return export.Codebook(w, in.Format, export.Instrument{Version: r.QuestionnaireVer, Definition: def})
 		}
@@ -125,4 +130,28 @@ func (s *Service) exportSnapshot(ctx context.Context, r *round.Round, country st
 		return snap, err
 	}
 	return Live(r, inst, sh)
+}
+
+// exportAudit is what the audit trail records of an export: which round, in what form, and
+// whether its figures were provisional (live) or published.
+type exportAudit struct {
+	Round       string `json:"round"`
+	Status      string `json:"status"`
+	Format      string `json:"format"`
+	Shape       string `json:"shape"`
+	Provisional bool   `json:"provisional"`
+}
+
+// recordExport audits an export by someone signed in (the API's coordinators, the CLI as the
+// system actor) before its first byte is written: no data leaves without its record, and an
+// export whose record cannot be written is refused. Public downloads of published rounds are
+// not recorded: they are anonymous, hold only what is published, and a write per anonymous
+// request would let anyone fill the audit trail.
+func (s *Service) recordExport(ctx context.Context, r *round.Round, in ExportRequest, provisional bool) error {
+	ev, err := audit.New(ctx, "round.export", "export/"+r.ID, nil,
+		exportAudit{Round: r.ID, Status: string(r.Status), Format: string(in.Format), Shape: string(in.Shape), Provisional: provisional}, s.now())
+	if err != nil {
+		return err
+	}
+	return s.store.RecordExport(ctx, r.ID, ev)
 }

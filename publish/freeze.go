@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -31,6 +32,9 @@ type Store interface {
 	InsertSnapshot(ctx context.Context, s *snapshot.Snapshot) error
 	// Snapshot reads one revision of a sheet's snapshot, or round.ErrNotFound.
 	Snapshot(ctx context.Context, roundID, country string, revision int) (*snapshot.Snapshot, error)
+	// RecordExport appends ev, the audit record of an export of the round, to the audit trail
+	// (entity "export/<round>").
+	RecordExport(ctx context.Context, roundID string, ev audit.Event) error
 }
 
 // SnapshotID is the key of a snapshot: "<round>/<country>/<revision>".
