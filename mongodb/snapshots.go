@@ -213,13 +213,18 @@ func fromSnapshotDoc(d snapshotDoc) *snapshot.Snapshot {
 	return s
 }
 
-// snapshots is the collection, written with write concern majority on MongoDB (a published
-// number must survive a fail-over); the embedded store has one node.
-func (s *Store) snapshots() *mongo.Collection {
+// snapshotsWriteConcern is majority on MongoDB: a snapshot holds published scores, which must
+// survive a fail-over. The embedded store has one node (nil: the server's default).
+func (s *Store) snapshotsWriteConcern() *writeconcern.WriteConcern {
 	if s.Embedded() {
-		return s.db.Collection(colSnapshots)
+		return nil
 	}
-	return s.db.Collection(colSnapshots, options.Collection().SetWriteConcern(writeconcern.Majority()))
+	return writeconcern.Majority()
+}
+
+// snapshots is the collection as snapshots are written to it.
+func (s *Store) snapshots() *mongo.Collection {
+	return s.db.Collection(colSnapshots, options.Collection().SetWriteConcern(s.snapshotsWriteConcern()))
 }
 
 // InsertSnapshot implements publish.Store.
