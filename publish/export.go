@@ -126,8 +126,7 @@ func (s *Service) exportSnapshot(ctx context.Context, r *round.Round, country st
 		return nil, err
 	}
 	if sh.Status == round.SheetLocked || (published && round.Revision(sh) > 0) {
-		snap, _, err := s.snapshotOf(ctx, r.ID, country, 0)
-		return snap, err
+		return s.revisionOf(ctx, r.ID, country, sh, 0) // the sheet as just read: no second read
 	}
 	return Live(r, inst, sh)
 }
