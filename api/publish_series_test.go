@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/expertsurvey/expertsurvey/api/apitest"
@@ -11,7 +12,8 @@ import (
 // TestPublicSeriesAcrossPublishedRounds: Austria's score at a node and a variant across the
 // published rounds of the mini index, in the order of their reference dates (not of their ids or
 // creation), each point the score the round published; a round that is only closed is not in
-// the series, and a country no round publishes has none.
+// the series, and a country no round publishes has none. The series export puts the rounds up
+// to the one asked for in one file, in the same order.
 func TestPublicSeriesAcrossPublishedRounds(t *testing.T) {
 	env := apitest.New(t)
 	publishMiniIndex(t, env)
@@ -104,6 +106,19 @@ func TestPublicSeriesAcrossPublishedRounds(t *testing.T) {
 			t.Fatalf("the override in s-late does not show in the series: %s", res.Body)
 		}
 	}
+	// The same series as one file: the published rounds before s-late, then s-late.
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/s-late/export?format=csv&shape=wide&series=true"})
+	want(t, res, 200, "series export")
+	rows := readCSV(t, res.Body)
+	if len(rows) != 3 || rows[1][0] != "s-early" || rows[2][0] != "s-late" || !strings.Contains(res.Header.Get("Content-Disposition"), "s-late-series-wide") {
+		t.Fatalf("series export: %v %v", res.Header.Get("Content-Disposition"), rows)
+	}
+	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/rounds/s-early/export?format=csv&shape=wide&series=true"})
+	want(t, res, 200, "series export of the first round")
+	if rows := readCSV(t, res.Body); len(rows) != 2 || rows[1][0] != "s-early" {
+		t.Fatalf("series export up to s-early: %v", rows)
+	}
+
 	res = anon.Do(apitest.Request{Method: "GET", Path: "/v1/public/series?questionnaire=mini-index&country=BE&node=LMM"})
 	want(t, res, 200, "series of a country no round publishes")
 	if pts := res.JSON(t)["points"].([]any); len(pts) != 0 {
