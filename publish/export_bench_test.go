@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -151,11 +152,45 @@ func BenchmarkExportFromStore(b *testing.B) {
 	f.store = mongodbtest.New(b)
 	f.rounds, f.publish = f.services(f.store)
 	sizes := []int{50, 200}
+	if v := os.Getenv("EXPERTSURVEY_BENCH_COUNTRIES"); v != "" { // e.g. "10,20" for a quick look
+		sizes = nil
+		for _, n := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sizes = append(sizes, c)
+		}
+	}
 	began := time.Now()
 	for _, n := range sizes {
 		publishRoundOf500(b, f, "r"+strconv.Itoa(n), n)
 	}
 	b.Logf("set-up (%v countries, locked and published): %v", sizes, time.Since(began))
+	// Where an export's time goes: reading every country's sheet and its latest snapshot, cold,
+	// as a new process (the CLI) does, through a second connection with an empty cache.
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("reads/%d", n), func(b *testing.B) {
+			var sheetCPU, snapCPU time.Duration
+			for b.Loop() {
+				cold := mongodbtest.SecondInstance(b, f.store)
+				for i := range n {
+					country := string([]byte{'A' + byte(i/676%26), 'A' + byte(i/26%26), 'A' + byte(i%26)})
+					t0 := processCPU()
+					if _, err := cold.Sheet(f.ctx, "r"+strconv.Itoa(n), country); err != nil {
+						b.Fatal(err)
+					}
+					t1 := processCPU()
+					if _, err := cold.Snapshot(f.ctx, "r"+strconv.Itoa(n), country, 1); err != nil {
+						b.Fatal(err)
+					}
+					sheetCPU, snapCPU = sheetCPU+t1-t0, snapCPU+processCPU()-t1
+				}
+			}
+			b.ReportMetric(sheetCPU.Seconds()/float64(b.N*n)*1000, "sheet-cpu-ms/country")
+			b.ReportMetric(snapCPU.Seconds()/float64(b.N*n)*1000, "snapshot-cpu-ms/country")
+		})
+	}
 	for _, shape := range []publish.Shape{publish.ShapeLong, publish.ShapeWide} {
 		for _, format := range []export.Format{export.XLSX, export.CSV} {
 			for _, n := range sizes {
