@@ -37,7 +37,8 @@ type auditListResponse struct {
 // handleListAudit handles GET /v1/audit: events oldest first, filtered by entity, actor, action
 // and a time range [since, until). Admins and global coordinators read everything; a round's
 // coordinator reads the events of that round and its sheets, which they name with entity
-// (round/<round> or sheet/<round>/<country>), since the store filters entities exactly.
+// (round/<round>, sheet/<round>/<country> or export/<round>), since the store filters entities
+// exactly.
 func (s *Server) handleListAudit(c *echo.Context) error {
 	f := audit.Filter{
 		Entity: c.QueryParam("entity"),
@@ -93,12 +94,12 @@ func (s *Server) handleListAudit(c *echo.Context) error {
 }
 
 // roundOfEntity returns the round an audited entity belongs to ("round/<round>",
-// "sheet/<round>/<country>"), or "" for entities outside rounds (users, questionnaires), which
-// only admins and global coordinators read.
+// "sheet/<round>/<country>", "export/<round>"), or "" for entities outside rounds (users,
+// questionnaires), which only admins and global coordinators read.
 func roundOfEntity(entity string) string {
 	kind, rest, _ := strings.Cut(entity, "/")
 	switch kind {
-	case "round", "sheet":
+	case "round", "sheet", "export":
 		round, _, _ := strings.Cut(rest, "/")
 		return round
 	}

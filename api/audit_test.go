@@ -26,6 +26,10 @@ var auditMatrixCases = []matrixCase{
 		want: adminOnly(200).with(200, globalCoordinator),
 	},
 	{
+		op: "GET /v1/audit", variant: "the exports of r1", request: get("/v1/audit?entity=export/r1"),
+		want: adminOnly(200).with(200, globalCoordinator, roundCoordinator),
+	},
+	{
 		op: "GET /v1/audit", variant: "a user", request: get("/v1/audit?entity=user/u_nobody"),
 		want: adminOnly(200).with(200, globalCoordinator),
 	},

@@ -28,6 +28,13 @@ func (s *Server) handlePublicExport(c *echo.Context) error {
 // a truncated body, never a complete-looking wrong file) and is logged.
 func (s *Server) streamExport(c *echo.Context, p *auth.Principal) error {
 	in := publish.ExportRequest{Round: c.Param("round"), Format: export.Format(c.QueryParam("format")), Shape: publish.Shape(c.QueryParam("shape"))}
+	switch c.QueryParam("series") {
+	case "", "false":
+	case "true":
+		in.Series = true
+	default:
+		return invalid("series is true or false", FieldError{Field: "series", Reason: "must be true or false"})
+	}
 	if in.Format == "" {
 		in.Format = export.CSV
 	}
@@ -39,6 +46,9 @@ func (s *Server) streamExport(c *echo.Context, p *auth.Principal) error {
 		return err
 	}
 	name := in.Round + "-" + string(in.Shape)
+	if in.Series {
+		name = in.Round + "-series-" + string(in.Shape)
+	}
 	if e.Provisional {
 		name += "-provisional"
 	}

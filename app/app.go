@@ -49,6 +49,9 @@ type Options struct {
 	SeparateMetrics bool
 	// Shed bounds the requests served at once (api/shed.go); the zero value sheds nothing.
 	Shed api.ShedLimits
+	// BeforeSnapshot is publish.Config.BeforeInsert: a fault-injection point between a lock's
+	// log entry and its snapshot, set only by the test binary of cmd/expertsurvey.
+	BeforeSnapshot func(id string)
 }
 
 // App is an assembled service.
@@ -123,7 +126,8 @@ func New(store *mongodb.Store, opts Options) (*App, error) {
 	}
 	dispatcher := newDispatcher(store, opts)
 	rounds := round.NewService(store, nudgingSheets{store, dispatcher.Nudge}, questionnaires, opts.Now)
-	publisher := publish.NewService(publish.Config{Rounds: rounds, RoundStore: store, Sheets: store, Instruments: questionnaires, Store: store, Now: opts.Now})
+	publisher := publish.NewService(publish.Config{Rounds: rounds, RoundStore: store, Sheets: store, Instruments: questionnaires, Store: store, Now: opts.Now,
+		BeforeInsert: opts.BeforeSnapshot})
 	webhooks := notify.NewService(store, opts.Now, opts.Notify.AllowHTTP, webhookReach(opts))
 	peopleSvc := people.NewService(authSvc)
 	srv, err := api.New(api.Config{

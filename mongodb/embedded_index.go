@@ -18,7 +18,7 @@ var collections = []string{
 	colEvents, colSheets, colRounds, colQuestionnaires, colQuestionnaireVersions,
 	colUsers, colUserEmails, colUserLogins, colTokens, colTokenUses, colTokenRevocations, colLoginFailures,
 	colIdempotency,
-	colWebhooks, colWebhookDeliveries, colNotifyCursors,
+	colWebhooks, colWebhookDeliveries, colNotifyCursors, colSnapshots,
 }
 
 // indexIDLookups repairs a gap in FerretDB 1.24's SQLite backend. It looks documents up by _id

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/publish"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -212,13 +213,18 @@ func fromSnapshotDoc(d snapshotDoc) *snapshot.Snapshot {
 	return s
 }
 
-// snapshots is the collection, written with write concern majority on MongoDB (a published
-// number must survive a fail-over); the embedded store has one node.
-func (s *Store) snapshots() *mongo.Collection {
+// snapshotsWriteConcern is majority on MongoDB: a snapshot holds published scores, which must
+// survive a fail-over. The embedded store has one node (nil: the server's default).
+func (s *Store) snapshotsWriteConcern() *writeconcern.WriteConcern {
 	if s.Embedded() {
-		return s.db.Collection(colSnapshots)
+		return nil
 	}
-	return s.db.Collection(colSnapshots, options.Collection().SetWriteConcern(writeconcern.Majority()))
+	return writeconcern.Majority()
+}
+
+// snapshots is the collection as snapshots are written to it.
+func (s *Store) snapshots() *mongo.Collection {
+	return s.db.Collection(colSnapshots, options.Collection().SetWriteConcern(s.snapshotsWriteConcern()))
 }
 
 // InsertSnapshot implements publish.Store.
@@ -253,4 +259,23 @@ func (s *Store) Snapshot(ctx context.Context, roundID, country string, revision 
 		return nil, fmt.Errorf("read snapshot %s: %w", id, err)
 	}
 	return fromSnapshotDoc(d), nil
+}
+
+// exportStream is the audit log of a round's exports.
+func exportStream(roundID string) string { return "export/" + roundID }
+
+// RecordExport implements publish.Store. An export changes nothing, so its event has no
+// position of its own in any entity's log: its position is its time in nanoseconds, which keeps
+// the stream in time order and never needs a read of the stream's end (a scan on the embedded
+// store). Two exports of the same round in the same nanosecond take the next free position.
+func (s *Store) RecordExport(ctx context.Context, roundID string, ev audit.Event) error {
+	seq := ev.Time.UnixNano()
+	for range 16 {
+		won, err := s.appendEvent(ctx, exportStream(roundID), seq, ev)
+		if err != nil || won {
+			return err
+		}
+		seq++
+	}
+	return fmt.Errorf("record the export of %s: no free position near %d", roundID, ev.Time.UnixNano())
 }

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/export"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -32,6 +33,9 @@ type ExportRequest struct {
 	Round  string
 	Format export.Format
 	Shape  Shape
+	// Series exports Round with the published rounds of its questionnaire code that precede it
+	// (by reference date, then id): a time series in one file, Round last.
+	Series bool
 }
 
 func (in ExportRequest) check() error {
@@ -76,14 +80,73 @@ func (s *Service) PrepareExport(ctx context.Context, p *auth.Principal, in Expor
 	if err != nil {
 		return nil, err
 	}
-	def, _, err := s.instruments.Published(ctx, r.Questionnaire, r.QuestionnaireVer)
+	series := []*round.Round{r}
+	if in.Series {
+		if series, err = s.seriesUpTo(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	e := &Export{Round: r, Provisional: r.Status != round.StatusPublished && in.Shape != ShapeCodebook}
+	var rounds []export.Round
+	var instruments []export.Instrument
+	for _, sr := range series {
+		def, _, err := s.instruments.Published(ctx, sr.Questionnaire, sr.QuestionnaireVer)
+		if err != nil {
+			return nil, err
+		}
+		rounds = append(rounds, export.Round{Definition: def, Sheets: s.exportSheets(ctx, sr)})
+		if !slices.ContainsFunc(instruments, func(i export.Instrument) bool { return i.Version == sr.QuestionnaireVer }) {
+			instruments = append(instruments, export.Instrument{Version: sr.QuestionnaireVer, Definition: def})
+		}
+	}
+	if p != nil {
+		if err := s.recordExport(ctx, series, in, e.Provisional); err != nil {
+			return nil, err
+		}
+	}
+	switch in.Shape {
+	case ShapeLong:
+		e.write = func(w io.Writer) error { return export.Long(w, in.Format, rounds...) }
+	case ShapeWide:
+		e.write = func(w io.Writer) error { return export.Wide(w, in.Format, rounds...) }
+	case ShapeCodebook:
+		e.write = func(w io.Writer) error { return export.Codebook(w, in.Format, instruments...) }
+	}
+	return e, nil
+}
+
+// seriesUpTo is r preceded by the published rounds of its questionnaire code that come before
+// it, by reference date and then id. They are published, so whoever may export r may export
+// them: the public reads them anyway.
+func (s *Service) seriesUpTo(ctx context.Context, r *round.Round) ([]*round.Round, error) {
+	published, err := s.PublicRounds(ctx)
 	if err != nil {
 		return nil, err
 	}
+	before := func(a, b *round.Round) bool {
+		return a.ReferenceDate < b.ReferenceDate || a.ReferenceDate == b.ReferenceDate && a.ID < b.ID
+	}
+	var out []*round.Round
+	for i := range published {
+		if pr := &published[i]; pr.Questionnaire == r.Questionnaire && pr.ID != r.ID && before(pr, r) {
+			out = append(out, pr)
+		}
+	}
+	slices.SortFunc(out, func(a, b *round.Round) int {
+		if before(a, b) {
+			return -1
+		}
+		return 1
+	})
+	return append(out, r), nil
+}
+
+// exportSheets yields the row source of every country of r that has one, by country code:
+// excluded countries of a published round are left out.
+func (s *Service) exportSheets(ctx context.Context, r *round.Round) iter.Seq2[*snapshot.Snapshot, error] {
 	published := r.Status == round.StatusPublished
-	e := &Export{Round: r, Provisional: !published}
 	countries := slices.Sorted(slices.Values(r.Countries))
-	sheets := func(yield func(*snapshot.Snapshot, error) bool) {
+	return func(yield func(*snapshot.Snapshot, error) bool) {
 		for _, c := range countries {
 			if published && r.IsExcluded(c) {
 				continue
@@ -97,19 +160,6 @@ func (s *Service) PrepareExport(ctx context.Context, p *auth.Principal, in Expor
 			}
 		}
 	}
-	rounds := export.Round{Definition: def, Sheets: iter.Seq2[*snapshot.Snapshot, error](sheets)}
-	switch in.Shape {
-	case ShapeLong:
-		e.write = func(w io.Writer) error { return export.Long(w, in.Format, rounds) }
-	case ShapeWide:
-		e.write = func(w io.Writer) error { return export.Wide(w, in.Format, rounds) }
-	case ShapeCodebook:
-		e.Provisional = false
-		e.write = func(w io.Writer) error {
-			return export.Codebook(w, in.Format, export.Instrument{Version: r.QuestionnaireVer, Definition: def})
-		}
-	}
-	return e, nil
 }
 
 // exportSnapshot is one country's row source: its latest snapshot when the sheet is locked
@@ -121,8 +171,39 @@ func (s *Service) exportSnapshot(ctx context.Context, r *round.Round, country st
 		return nil, err
 	}
 	if sh.Status == round.SheetLocked || (published && round.Revision(sh) > 0) {
-		snap, _, err := s.snapshotOf(ctx, r.ID, country, 0)
-		return snap, err
+		return s.revisionOf(ctx, r.ID, country, sh, 0) // the sheet as just read: no second read
 	}
 	return Live(r, inst, sh)
+}
+
+// exportAudit is what the audit trail records of an export: which round (and, for a series,
+// which rounds), in what form, and whether its figures were provisional (live) or published.
+type exportAudit struct {
+	Round       string   `json:"round"`
+	Status      string   `json:"status"`
+	Format      string   `json:"format"`
+	Shape       string   `json:"shape"`
+	Provisional bool     `json:"provisional"`
+	Series      []string `json:"series,omitempty"`
+}
+
+// recordExport audits an export by someone signed in (the API's coordinators, the CLI as the
+// system actor) before its first byte is written: no data leaves without its record, and an
+// export whose record cannot be written is refused. Public downloads of published rounds are
+// not recorded: they are anonymous, hold only what is published, and a write per anonymous
+// request would let anyone fill the audit trail. series is the rounds exported, the requested
+// one last.
+func (s *Service) recordExport(ctx context.Context, series []*round.Round, in ExportRequest, provisional bool) error {
+	r := series[len(series)-1]
+	rec := exportAudit{Round: r.ID, Status: string(r.Status), Format: string(in.Format), Shape: string(in.Shape), Provisional: provisional}
+	if in.Series {
+		for _, sr := range series {
+			rec.Series = append(rec.Series, sr.ID)
+		}
+	}
+	ev, err := audit.New(ctx, "round.export", "export/"+r.ID, nil, rec, s.now())
+	if err != nil {
+		return err
+	}
+	return s.store.RecordExport(ctx, r.ID, ev)
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/expertsurvey/expertsurvey/audit"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/review"
 	"github.com/expertsurvey/expertsurvey/round"
@@ -31,6 +32,9 @@ type Store interface {
 	InsertSnapshot(ctx context.Context, s *snapshot.Snapshot) error
 	// Snapshot reads one revision of a sheet's snapshot, or round.ErrNotFound.
 	Snapshot(ctx context.Context, roundID, country string, revision int) (*snapshot.Snapshot, error)
+	// RecordExport appends ev, the audit record of an export of the round, to the audit trail
+	// (entity "export/<round>").
+	RecordExport(ctx context.Context, roundID string, ev audit.Event) error
 }
 
 // SnapshotID is the key of a snapshot: "<round>/<country>/<revision>".
@@ -47,6 +51,8 @@ type Service struct {
 	store       Store
 	now         func() time.Time
 
+	beforeInsert func(id string)
+
 	// frozen remembers the snapshots this process has seen stored, so that reading a locked
 	// sheet costs nothing more once its snapshot is known.
 	frozen sync.Map // SnapshotID -> struct{}
@@ -62,6 +68,11 @@ type Config struct {
 	Instruments round.Instruments
 	Store       Store
 	Now         func() time.Time
+	// BeforeInsert, when set, runs after a lock's snapshot is built and before it is stored:
+	// between the lock's log entry and its snapshot. It is a fault-injection point for one test
+	// (cmd/expertsurvey/crash_test.go stops a process there and kills it); nothing in the service
+	// sets it.
+	BeforeInsert func(id string)
 }
 
 // NewService wires the service and registers it as the rounds' freezer.
@@ -69,7 +80,8 @@ func NewService(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{rounds: cfg.Rounds, roundStore: cfg.RoundStore, sheets: cfg.Sheets, instruments: cfg.Instruments, store: cfg.Store, now: cfg.Now}
+	s := &Service{rounds: cfg.Rounds, roundStore: cfg.RoundStore, sheets: cfg.Sheets, instruments: cfg.Instruments, store: cfg.Store, now: cfg.Now,
+		beforeInsert: cfg.BeforeInsert}
 	if cfg.Rounds != nil {
 		cfg.Rounds.SetFreezer(s)
 	}
@@ -90,6 +102,9 @@ func (s *Service) Freeze(ctx context.Context, r *round.Round, inst *questionnair
 	snap, err := Build(r, inst, sh)
 	if err != nil {
 		return err
+	}
+	if s.beforeInsert != nil {
+		s.beforeInsert(id)
 	}
 	if err := s.store.InsertSnapshot(ctx, snap); err != nil {
 		return fmt.Errorf("freeze %s: %w", id, err)

@@ -48,24 +48,30 @@ func (s *Service) snapshotOf(ctx context.Context, roundID, country string, rev i
 	if err != nil {
 		return nil, nil, err
 	}
+	snap, err := s.revisionOf(ctx, roundID, country, sh, rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, inst, nil
+}
+
+// revisionOf reads revision rev (0: the latest) of the snapshot of sh, a sheet read (and its
+// lock completed) by sheetAndRound; nil sh is a sheet nobody wrote to.
+func (s *Service) revisionOf(ctx context.Context, roundID, country string, sh *round.Sheet, rev int) (*snapshot.Snapshot, error) {
 	latest := 0
 	if sh != nil {
 		latest = round.Revision(sh)
 	}
 	if latest == 0 {
-		return nil, nil, fmt.Errorf("%s/%s: %w", roundID, country, ErrNotLocked)
+		return nil, fmt.Errorf("%s/%s: %w", roundID, country, ErrNotLocked)
 	}
 	if rev == 0 {
 		rev = latest
 	}
 	if rev < 0 || rev > latest {
-		return nil, nil, fmt.Errorf("%s/%s has revisions 1 to %d: %w", roundID, country, latest, round.ErrNotFound)
+		return nil, fmt.Errorf("%s/%s has revisions 1 to %d: %w", roundID, country, latest, round.ErrNotFound)
 	}
-	snap, err := s.store.Snapshot(ctx, roundID, country, rev)
-	if err != nil {
-		return nil, nil, err
-	}
-	return snap, inst, nil
+	return s.store.Snapshot(ctx, roundID, country, rev)
 }
 
 // Snapshot returns revision rev (0: the latest) of a sheet's snapshot to someone who may read

@@ -24,6 +24,9 @@ import (
 func TestMain(m *testing.M) {
 	// "-" stands for the bare binary (no arguments at all).
 	if args := os.Getenv("EXPERTSURVEY_TEST_SERVE"); args != "" {
+		if os.Getenv(pauseBeforeSnapshotEnv) != "" {
+			beforeSnapshot = pauseForever
+		}
 		os.Args = append(os.Args[:1], strings.Fields(strings.TrimPrefix(args, "-"))...)
 		main()
 		os.Exit(0)

@@ -15,13 +15,14 @@ import (
 )
 
 const exportUsage = `Usage:
-  expertsurvey export --round R [--format xlsx|csv|json|ndjson] [--shape long|wide|codebook] [-o FILE] [store flags]
+  expertsurvey export --round R [--format xlsx|csv|json|ndjson] [--shape long|wide|codebook] [--series] [-o FILE] [store flags]
 
 Exports a round for researchers (docs/exports.md): long (a row per country and indicator), wide
 (a row per country) or the codebook, streamed to FILE or standard output. A published round
 exports from its frozen snapshots; an unpublished one from its sheets as they stand (locked
 sheets from their snapshots), and the command says so on standard error: the figures are
-provisional. Text cells of CSV and XLSX are escaped against formula injection.
+provisional. --series puts the published rounds of the same questionnaire before it in the same
+file (a time series). Text cells of CSV and XLSX are escaped against formula injection.
 
 `
 
@@ -38,6 +39,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	format := fs.String("format", "csv", "csv, xlsx, json or ndjson")
 	shape := fs.String("shape", "long", "long, wide or codebook")
 	out := fs.String("o", "", "the file to write (default: standard output)")
+	series := fs.Bool("series", false, "export the round with the published rounds of its questionnaire before it (a time series in one file)")
 	applyStore := storeFlags(fs, cfg, getenv)
 	rest, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -55,7 +57,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	ctx = audit.WithOrigin(ctx, audit.SystemActor, "")
 	return withApp(ctx, cfg, stderr, func(a *app.App) error {
-		e, err := a.Publish.PrepareExport(ctx, &systemPrincipal, publish.ExportRequest{Round: *roundID, Format: export.Format(*format), Shape: publish.Shape(*shape)})
+		e, err := a.Publish.PrepareExport(ctx, &systemPrincipal, publish.ExportRequest{Round: *roundID, Format: export.Format(*format), Shape: publish.Shape(*shape), Series: *series})
 		if err != nil {
 			return err
 		}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,5 +93,27 @@ func TestExportCommand(t *testing.T) {
 	}
 	if _, _, err := exp("--round", "e1", "--format", "pdf"); err == nil {
 		t.Fatal("an unknown format was accepted")
+	}
+
+	// Every export the command wrote is in the audit trail, by the system actor; the refused
+	// one is not.
+	s = openData(t, dataDir)
+	events, err := s.ListEvents(context.Background(), audit.Filter{Entity: "export/e1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range events {
+		if ev.Action != "round.export" || ev.Actor != audit.SystemActor {
+			t.Fatalf("export event: %+v", ev)
+		}
+		var rec struct{ Format, Shape string }
+		if err := json.Unmarshal(ev.After, &rec); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec.Format+" "+rec.Shape)
+	}
+	if want := []string{"csv long", "xlsx wide", "json codebook"}; !slices.Equal(got, want) {
+		t.Fatalf("audited exports %v, want %v", got, want)
 	}
 }

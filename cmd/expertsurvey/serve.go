@@ -17,6 +17,12 @@ import (
 	"github.com/expertsurvey/expertsurvey/mongodb"
 )
 
+// beforeSnapshot is app.Options.BeforeSnapshot. Only the test binary sets it (TestMain, in
+// e2e_test.go, from an environment variable it alone reads), to stop a serving process between a
+// lock's log entry and its snapshot; the binary built from this package never sets it, and
+// nothing it reads (flag, environment, file) can.
+var beforeSnapshot func(id string)
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseServe(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -49,7 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Version: buildVersion(), CORSOrigins: cfg.CORSOrigins, SeparateMetrics: cfg.MetricsAddr != "",
 		Mail: mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
 			From: cfg.SMTPFrom, TLS: cfg.SMTPTLS, LinkBase: cfg.MailLinkBase, Language: cfg.MailLanguage},
-		Notify: notifyOptions(cfg), Shed: cfg.Shed,
+		Notify: notifyOptions(cfg), Shed: cfg.Shed, BeforeSnapshot: beforeSnapshot,
 	})
 	if err != nil {
 		_ = store.Close(context.Background())
