@@ -2810,6 +2810,9 @@ type Weight struct {
 // Country Example: AT
 type Country = string
 
+// ExportSeries defines model for ExportSeries.
+type ExportSeries = bool
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -2946,6 +2949,9 @@ type PublicExportRoundParams struct {
 
 	// Shape long (a row per country and indicator, the default), wide (a row per country) or codebook.
 	Shape *ExportShape `form:"shape,omitempty" json:"shape,omitempty"`
+
+	// Series true exports the round with the published rounds of its questionnaire code that precede it (by reference date), rounds one after another in one file: a time series (the codebook then lists every version used).
+	Series *ExportSeries `form:"series,omitempty" json:"series,omitempty"`
 }
 
 // PublicScoresParams defines parameters for PublicScores.
@@ -3167,6 +3173,9 @@ type ExportRoundParams struct {
 
 	// Shape long (a row per country and indicator, the default), wide (a row per country) or codebook.
 	Shape *ExportShape `form:"shape,omitempty" json:"shape,omitempty"`
+
+	// Series true exports the round with the published rounds of its questionnaire code that precede it (by reference date), rounds one after another in one file: a time series (the codebook then lists every version used).
+	Series *ExportSeries `form:"series,omitempty" json:"series,omitempty"`
 }
 
 // LockSheetsParams defines parameters for LockSheets.
@@ -4410,7 +4419,7 @@ type ClientInterface interface {
 
 	// ListAudit The audit trail
 	//
-	// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>` or `sheet/<round>/<country>`). Events are never edited or deleted.
+	// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>`, `sheet/<round>/<country>` or `export/<round>`, the round's exports). Events are never edited or deleted.
 	//
 	// Corresponds with GET /v1/audit (the `ListAudit` operationId).
 	ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5467,7 +5476,7 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 
 // ListAudit The audit trail
 //
-// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>` or `sheet/<round>/<country>`). Events are never edited or deleted.
+// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>`, `sheet/<round>/<country>` or `export/<round>`, the round's exports). Events are never edited or deleted.
 //
 // Corresponds with GET /v1/audit (the `ListAudit` operationId).
 func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -8360,6 +8369,18 @@ func NewPublicExportRoundRequest(server string, round RoundID, params *PublicExp
 		if params.Shape != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "shape", *params.Shape, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Series != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "series", *params.Series, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11503,6 +11524,18 @@ func NewExportRoundRequest(server string, round RoundID, params *ExportRoundPara
 
 		}
 
+		if params.Series != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "series", *params.Series, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -12520,7 +12553,7 @@ type ClientWithResponsesInterface interface {
 
 	// ListAuditWithResponse The audit trail
 	//
-	// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>` or `sheet/<round>/<country>`). Events are never edited or deleted.
+	// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>`, `sheet/<round>/<country>` or `export/<round>`, the round's exports). Events are never edited or deleted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -13525,6 +13558,12 @@ type DocsResponse200Headers struct {
 	XRequestId *string
 }
 
+// DocsResponse400Headers the declared response headers of an HTTP 400 response for Docs
+type DocsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // DocsResponse429Headers the declared response headers of an HTTP 429 response for Docs
 type DocsResponse429Headers struct {
 	RetryAfter *int32
@@ -13545,6 +13584,8 @@ type DocsResponseDefaultHeaders struct {
 type DocsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -13553,12 +13594,19 @@ type DocsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DocsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DocsResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DocsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DocsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *DocsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DocsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -13611,6 +13659,12 @@ type DocsAssetResponse200Headers struct {
 	XRequestId   *string
 }
 
+// DocsAssetResponse400Headers the declared response headers of an HTTP 400 response for DocsAsset
+type DocsAssetResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // DocsAssetResponse404Headers the declared response headers of an HTTP 404 response for DocsAsset
 type DocsAssetResponse404Headers struct {
 	IdempotentReplayed *string
@@ -13637,6 +13691,8 @@ type DocsAssetResponseDefaultHeaders struct {
 type DocsAssetResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -13647,6 +13703,8 @@ type DocsAssetResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *DocsAssetResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DocsAssetResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *DocsAssetResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13655,6 +13713,11 @@ type DocsAssetResponse struct {
 	Headers503 *DocsAssetResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *DocsAssetResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DocsAssetResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -13711,6 +13774,12 @@ type HealthzResponse200Headers struct {
 	XRequestId *string
 }
 
+// HealthzResponse400Headers the declared response headers of an HTTP 400 response for Healthz
+type HealthzResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // HealthzResponse429Headers the declared response headers of an HTTP 429 response for Healthz
 type HealthzResponse429Headers struct {
 	RetryAfter *int32
@@ -13733,6 +13802,8 @@ type HealthzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Status
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -13741,6 +13812,8 @@ type HealthzResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HealthzResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *HealthzResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *HealthzResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13752,6 +13825,11 @@ type HealthzResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r HealthzResponse) GetJSON200() *Status {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r HealthzResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -13803,6 +13881,12 @@ type LivezResponse200Headers struct {
 	XRequestId *string
 }
 
+// LivezResponse400Headers the declared response headers of an HTTP 400 response for Livez
+type LivezResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // LivezResponse429Headers the declared response headers of an HTTP 429 response for Livez
 type LivezResponse429Headers struct {
 	RetryAfter *int32
@@ -13825,6 +13909,8 @@ type LivezResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Status
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -13833,6 +13919,8 @@ type LivezResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *LivezResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *LivezResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LivezResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -13844,6 +13932,11 @@ type LivezResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r LivezResponse) GetJSON200() *Status {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LivezResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -13895,6 +13988,12 @@ type MetricsResponse200Headers struct {
 	XRequestId *string
 }
 
+// MetricsResponse400Headers the declared response headers of an HTTP 400 response for Metrics
+type MetricsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // MetricsResponse429Headers the declared response headers of an HTTP 429 response for Metrics
 type MetricsResponse429Headers struct {
 	RetryAfter *int32
@@ -13915,6 +14014,8 @@ type MetricsResponseDefaultHeaders struct {
 type MetricsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -13923,12 +14024,19 @@ type MetricsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *MetricsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *MetricsResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *MetricsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *MetricsResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *MetricsResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MetricsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -13980,6 +14088,12 @@ type OpenapiResponse200Headers struct {
 	XRequestId *string
 }
 
+// OpenapiResponse400Headers the declared response headers of an HTTP 400 response for Openapi
+type OpenapiResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // OpenapiResponse429Headers the declared response headers of an HTTP 429 response for Openapi
 type OpenapiResponse429Headers struct {
 	RetryAfter *int32
@@ -14002,6 +14116,8 @@ type OpenapiResponse struct {
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
 	YAML200 *string
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -14010,6 +14126,8 @@ type OpenapiResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *OpenapiResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *OpenapiResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *OpenapiResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14021,6 +14139,11 @@ type OpenapiResponse struct {
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
 func (r OpenapiResponse) GetYAML200() *string {
 	return r.YAML200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OpenapiResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -14072,6 +14195,12 @@ type ListProblemTypesResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListProblemTypesResponse400Headers the declared response headers of an HTTP 400 response for ListProblemTypes
+type ListProblemTypesResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListProblemTypesResponse429Headers the declared response headers of an HTTP 429 response for ListProblemTypes
 type ListProblemTypesResponse429Headers struct {
 	RetryAfter *int32
@@ -14092,6 +14221,8 @@ type ListProblemTypesResponseDefaultHeaders struct {
 type ListProblemTypesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -14100,12 +14231,19 @@ type ListProblemTypesResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListProblemTypesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListProblemTypesResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ListProblemTypesResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *ListProblemTypesResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *ListProblemTypesResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListProblemTypesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -14157,6 +14295,12 @@ type GetProblemTypeResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetProblemTypeResponse400Headers the declared response headers of an HTTP 400 response for GetProblemType
+type GetProblemTypeResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetProblemTypeResponse404Headers the declared response headers of an HTTP 404 response for GetProblemType
 type GetProblemTypeResponse404Headers struct {
 	IdempotentReplayed *string
@@ -14183,6 +14327,8 @@ type GetProblemTypeResponseDefaultHeaders struct {
 type GetProblemTypeResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -14193,6 +14339,8 @@ type GetProblemTypeResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetProblemTypeResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetProblemTypeResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *GetProblemTypeResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -14201,6 +14349,11 @@ type GetProblemTypeResponse struct {
 	Headers503 *GetProblemTypeResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *GetProblemTypeResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetProblemTypeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -14257,6 +14410,12 @@ type ReadyzResponse200Headers struct {
 	XRequestId *string
 }
 
+// ReadyzResponse400Headers the declared response headers of an HTTP 400 response for Readyz
+type ReadyzResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ReadyzResponse429Headers the declared response headers of an HTTP 429 response for Readyz
 type ReadyzResponse429Headers struct {
 	RetryAfter *int32
@@ -14279,6 +14438,8 @@ type ReadyzResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Status
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -14287,6 +14448,8 @@ type ReadyzResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReadyzResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReadyzResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ReadyzResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -14298,6 +14461,11 @@ type ReadyzResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReadyzResponse) GetJSON200() *Status {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReadyzResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -15068,6 +15236,12 @@ type GetMeResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetMeResponse400Headers the declared response headers of an HTTP 400 response for GetMe
+type GetMeResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
 type GetMeResponse401Headers struct {
 	WWWAuthenticate *string
@@ -15096,6 +15270,8 @@ type GetMeResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -15106,6 +15282,8 @@ type GetMeResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetMeResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetMeResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMeResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -15119,6 +15297,11 @@ type GetMeResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetMeResponse) GetJSON200() *User {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -15306,6 +15489,12 @@ type PublicRoundsResponse304Headers struct {
 	XRequestId   *string
 }
 
+// PublicRoundsResponse400Headers the declared response headers of an HTTP 400 response for PublicRounds
+type PublicRoundsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // PublicRoundsResponse429Headers the declared response headers of an HTTP 429 response for PublicRounds
 type PublicRoundsResponse429Headers struct {
 	RetryAfter *int32
@@ -15328,6 +15517,8 @@ type PublicRoundsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PublicRoundList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -15338,6 +15529,8 @@ type PublicRoundsResponse struct {
 	Headers200 *PublicRoundsResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *PublicRoundsResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublicRoundsResponse400Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PublicRoundsResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -15349,6 +15542,11 @@ type PublicRoundsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PublicRoundsResponse) GetJSON200() *PublicRoundList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublicRoundsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -15409,6 +15607,12 @@ type PublicRoundResponse304Headers struct {
 	XRequestId   *string
 }
 
+// PublicRoundResponse400Headers the declared response headers of an HTTP 400 response for PublicRound
+type PublicRoundResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // PublicRoundResponse404Headers the declared response headers of an HTTP 404 response for PublicRound
 type PublicRoundResponse404Headers struct {
 	IdempotentReplayed *string
@@ -15437,6 +15641,8 @@ type PublicRoundResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PublicRound
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -15449,6 +15655,8 @@ type PublicRoundResponse struct {
 	Headers200 *PublicRoundResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *PublicRoundResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublicRoundResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *PublicRoundResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -15462,6 +15670,11 @@ type PublicRoundResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PublicRoundResponse) GetJSON200() *PublicRound {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublicRoundResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15527,6 +15740,12 @@ type PublicAnswersResponse304Headers struct {
 	XRequestId   *string
 }
 
+// PublicAnswersResponse400Headers the declared response headers of an HTTP 400 response for PublicAnswers
+type PublicAnswersResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // PublicAnswersResponse404Headers the declared response headers of an HTTP 404 response for PublicAnswers
 type PublicAnswersResponse404Headers struct {
 	IdempotentReplayed *string
@@ -15555,6 +15774,8 @@ type PublicAnswersResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Snapshot
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -15567,6 +15788,8 @@ type PublicAnswersResponse struct {
 	Headers200 *PublicAnswersResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *PublicAnswersResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublicAnswersResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *PublicAnswersResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -15580,6 +15803,11 @@ type PublicAnswersResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PublicAnswersResponse) GetJSON200() *Snapshot {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublicAnswersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15645,6 +15873,12 @@ type PublicErrataResponse304Headers struct {
 	XRequestId   *string
 }
 
+// PublicErrataResponse400Headers the declared response headers of an HTTP 400 response for PublicErrata
+type PublicErrataResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // PublicErrataResponse404Headers the declared response headers of an HTTP 404 response for PublicErrata
 type PublicErrataResponse404Headers struct {
 	IdempotentReplayed *string
@@ -15673,6 +15907,8 @@ type PublicErrataResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Errata
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -15685,6 +15921,8 @@ type PublicErrataResponse struct {
 	Headers200 *PublicErrataResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *PublicErrataResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublicErrataResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *PublicErrataResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -15698,6 +15936,11 @@ type PublicErrataResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PublicErrataResponse) GetJSON200() *Errata {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublicErrataResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -15888,6 +16131,12 @@ type PublicScoresResponse304Headers struct {
 	XRequestId   *string
 }
 
+// PublicScoresResponse400Headers the declared response headers of an HTTP 400 response for PublicScores
+type PublicScoresResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // PublicScoresResponse404Headers the declared response headers of an HTTP 404 response for PublicScores
 type PublicScoresResponse404Headers struct {
 	IdempotentReplayed *string
@@ -15916,6 +16165,8 @@ type PublicScoresResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *PublicScores
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -15928,6 +16179,8 @@ type PublicScoresResponse struct {
 	Headers200 *PublicScoresResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *PublicScoresResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *PublicScoresResponse400Headers
 	// Headers404 the parsed response headers for an HTTP 404 response
 	Headers404 *PublicScoresResponse404Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -15941,6 +16194,11 @@ type PublicScoresResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r PublicScoresResponse) GetJSON200() *PublicScores {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublicScoresResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
@@ -16115,6 +16373,12 @@ type ListQuestionnairesResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListQuestionnairesResponse400Headers the declared response headers of an HTTP 400 response for ListQuestionnaires
+type ListQuestionnairesResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListQuestionnairesResponse401Headers the declared response headers of an HTTP 401 response for ListQuestionnaires
 type ListQuestionnairesResponse401Headers struct {
 	WWWAuthenticate *string
@@ -16149,6 +16413,8 @@ type ListQuestionnairesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *QuestionnaireList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -16161,6 +16427,8 @@ type ListQuestionnairesResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListQuestionnairesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListQuestionnairesResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListQuestionnairesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -16176,6 +16444,11 @@ type ListQuestionnairesResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListQuestionnairesResponse) GetJSON200() *QuestionnaireList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListQuestionnairesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -16274,6 +16547,12 @@ type CreateQuestionnaireResponse415Headers struct {
 	XRequestId *string
 }
 
+// CreateQuestionnaireResponse422Headers the declared response headers of an HTTP 422 response for CreateQuestionnaire
+type CreateQuestionnaireResponse422Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // CreateQuestionnaireResponse429Headers the declared response headers of an HTTP 429 response for CreateQuestionnaire
 type CreateQuestionnaireResponse429Headers struct {
 	RetryAfter *int32
@@ -16308,6 +16587,8 @@ type CreateQuestionnaireResponse struct {
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
 	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -16328,6 +16609,8 @@ type CreateQuestionnaireResponse struct {
 	Headers413 *CreateQuestionnaireResponse413Headers
 	// Headers415 the parsed response headers for an HTTP 415 response
 	Headers415 *CreateQuestionnaireResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateQuestionnaireResponse422Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateQuestionnaireResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -16369,6 +16652,11 @@ func (r CreateQuestionnaireResponse) GetApplicationproblemJSON413() *TooLarge {
 // GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
 func (r CreateQuestionnaireResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
 	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateQuestionnaireResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -16421,6 +16709,12 @@ type GetQuestionnaireResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetQuestionnaireResponse400Headers the declared response headers of an HTTP 400 response for GetQuestionnaire
+type GetQuestionnaireResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetQuestionnaireResponse401Headers the declared response headers of an HTTP 401 response for GetQuestionnaire
 type GetQuestionnaireResponse401Headers struct {
 	WWWAuthenticate *string
@@ -16461,6 +16755,8 @@ type GetQuestionnaireResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Questionnaire
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -16475,6 +16771,8 @@ type GetQuestionnaireResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetQuestionnaireResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetQuestionnaireResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetQuestionnaireResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -16492,6 +16790,11 @@ type GetQuestionnaireResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetQuestionnaireResponse) GetJSON200() *Questionnaire {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetQuestionnaireResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -16907,6 +17210,12 @@ type ListQuestionnaireVersionsResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListQuestionnaireVersionsResponse400Headers the declared response headers of an HTTP 400 response for ListQuestionnaireVersions
+type ListQuestionnaireVersionsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListQuestionnaireVersionsResponse401Headers the declared response headers of an HTTP 401 response for ListQuestionnaireVersions
 type ListQuestionnaireVersionsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -16947,6 +17256,8 @@ type ListQuestionnaireVersionsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *QuestionnaireVersionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -16961,6 +17272,8 @@ type ListQuestionnaireVersionsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListQuestionnaireVersionsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListQuestionnaireVersionsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListQuestionnaireVersionsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -16978,6 +17291,11 @@ type ListQuestionnaireVersionsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListQuestionnaireVersionsResponse) GetJSON200() *QuestionnaireVersionList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListQuestionnaireVersionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -18216,6 +18534,12 @@ type ValidateQuestionnaireVersionResponse200Headers struct {
 	XRequestId *string
 }
 
+// ValidateQuestionnaireVersionResponse400Headers the declared response headers of an HTTP 400 response for ValidateQuestionnaireVersion
+type ValidateQuestionnaireVersionResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ValidateQuestionnaireVersionResponse401Headers the declared response headers of an HTTP 401 response for ValidateQuestionnaireVersion
 type ValidateQuestionnaireVersionResponse401Headers struct {
 	WWWAuthenticate *string
@@ -18256,6 +18580,8 @@ type ValidateQuestionnaireVersionResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *QuestionnaireValidation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -18270,6 +18596,8 @@ type ValidateQuestionnaireVersionResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ValidateQuestionnaireVersionResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ValidateQuestionnaireVersionResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ValidateQuestionnaireVersionResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -18287,6 +18615,11 @@ type ValidateQuestionnaireVersionResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ValidateQuestionnaireVersionResponse) GetJSON200() *QuestionnaireValidation {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ValidateQuestionnaireVersionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -18353,6 +18686,12 @@ type ListRoundsResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListRoundsResponse400Headers the declared response headers of an HTTP 400 response for ListRounds
+type ListRoundsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListRoundsResponse401Headers the declared response headers of an HTTP 401 response for ListRounds
 type ListRoundsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -18381,6 +18720,8 @@ type ListRoundsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoundList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -18391,6 +18732,8 @@ type ListRoundsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListRoundsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListRoundsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListRoundsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -18404,6 +18747,11 @@ type ListRoundsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListRoundsResponse) GetJSON200() *RoundList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRoundsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -18644,6 +18992,12 @@ type GetRoundResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetRoundResponse400Headers the declared response headers of an HTTP 400 response for GetRound
+type GetRoundResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetRoundResponse401Headers the declared response headers of an HTTP 401 response for GetRound
 type GetRoundResponse401Headers struct {
 	WWWAuthenticate *string
@@ -18684,6 +19038,8 @@ type GetRoundResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Round
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -18698,6 +19054,8 @@ type GetRoundResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetRoundResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetRoundResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetRoundResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -18715,6 +19073,11 @@ type GetRoundResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetRoundResponse) GetJSON200() *Round {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetRoundResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -19007,6 +19370,12 @@ type AgreementResponse200Headers struct {
 	XRequestId *string
 }
 
+// AgreementResponse400Headers the declared response headers of an HTTP 400 response for Agreement
+type AgreementResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // AgreementResponse401Headers the declared response headers of an HTTP 401 response for Agreement
 type AgreementResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19047,6 +19416,8 @@ type AgreementResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoundAgreement
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -19061,6 +19432,8 @@ type AgreementResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AgreementResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AgreementResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AgreementResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -19078,6 +19451,11 @@ type AgreementResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r AgreementResponse) GetJSON200() *RoundAgreement {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AgreementResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -19534,6 +19912,12 @@ type CalibrationResponse200Headers struct {
 	XRequestId *string
 }
 
+// CalibrationResponse400Headers the declared response headers of an HTTP 400 response for Calibration
+type CalibrationResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // CalibrationResponse401Headers the declared response headers of an HTTP 401 response for Calibration
 type CalibrationResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19574,6 +19958,8 @@ type CalibrationResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Calibration
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -19588,6 +19974,8 @@ type CalibrationResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CalibrationResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CalibrationResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CalibrationResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -19605,6 +19993,11 @@ type CalibrationResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r CalibrationResponse) GetJSON200() *Calibration {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CalibrationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -19671,6 +20064,12 @@ type CompareRoundsResponse200Headers struct {
 	XRequestId *string
 }
 
+// CompareRoundsResponse400Headers the declared response headers of an HTTP 400 response for CompareRounds
+type CompareRoundsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // CompareRoundsResponse401Headers the declared response headers of an HTTP 401 response for CompareRounds
 type CompareRoundsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19711,6 +20110,8 @@ type CompareRoundsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoundComparison
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -19725,6 +20126,8 @@ type CompareRoundsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CompareRoundsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CompareRoundsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CompareRoundsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -19742,6 +20145,11 @@ type CompareRoundsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r CompareRoundsResponse) GetJSON200() *RoundComparison {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompareRoundsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -19815,6 +20223,12 @@ type GetSheetResponse304Headers struct {
 	XRequestId *string
 }
 
+// GetSheetResponse400Headers the declared response headers of an HTTP 400 response for GetSheet
+type GetSheetResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetSheetResponse401Headers the declared response headers of an HTTP 401 response for GetSheet
 type GetSheetResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19855,6 +20269,8 @@ type GetSheetResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Sheet
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -19871,6 +20287,8 @@ type GetSheetResponse struct {
 	Headers200 *GetSheetResponse200Headers
 	// Headers304 the parsed response headers for an HTTP 304 response
 	Headers304 *GetSheetResponse304Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSheetResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetSheetResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -19888,6 +20306,11 @@ type GetSheetResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetSheetResponse) GetJSON200() *Sheet {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSheetResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -19955,6 +20378,12 @@ type GetAnswerResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetAnswerResponse400Headers the declared response headers of an HTTP 400 response for GetAnswer
+type GetAnswerResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetAnswerResponse401Headers the declared response headers of an HTTP 401 response for GetAnswer
 type GetAnswerResponse401Headers struct {
 	WWWAuthenticate *string
@@ -19995,6 +20424,8 @@ type GetAnswerResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Answer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -20009,6 +20440,8 @@ type GetAnswerResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetAnswerResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetAnswerResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetAnswerResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -20026,6 +20459,11 @@ type GetAnswerResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAnswerResponse) GetJSON200() *Answer {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetAnswerResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -20562,6 +21000,12 @@ type ListCommentsResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListCommentsResponse400Headers the declared response headers of an HTTP 400 response for ListComments
+type ListCommentsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListCommentsResponse401Headers the declared response headers of an HTTP 401 response for ListComments
 type ListCommentsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -20602,6 +21046,8 @@ type ListCommentsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *CommentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -20616,6 +21062,8 @@ type ListCommentsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListCommentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListCommentsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListCommentsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -20633,6 +21081,11 @@ type ListCommentsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListCommentsResponse) GetJSON200() *CommentList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCommentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -21718,6 +22171,12 @@ type AnswerHistoryResponse200Headers struct {
 	XRequestId *string
 }
 
+// AnswerHistoryResponse400Headers the declared response headers of an HTTP 400 response for AnswerHistory
+type AnswerHistoryResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // AnswerHistoryResponse401Headers the declared response headers of an HTTP 401 response for AnswerHistory
 type AnswerHistoryResponse401Headers struct {
 	WWWAuthenticate *string
@@ -21758,6 +22217,8 @@ type AnswerHistoryResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AnswerHistory
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -21772,6 +22233,8 @@ type AnswerHistoryResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *AnswerHistoryResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AnswerHistoryResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AnswerHistoryResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -21789,6 +22252,11 @@ type AnswerHistoryResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r AnswerHistoryResponse) GetJSON200() *AnswerHistory {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AnswerHistoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -22963,6 +23431,12 @@ type SheetChangesResponse200Headers struct {
 	XRequestId *string
 }
 
+// SheetChangesResponse400Headers the declared response headers of an HTTP 400 response for SheetChanges
+type SheetChangesResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // SheetChangesResponse401Headers the declared response headers of an HTTP 401 response for SheetChanges
 type SheetChangesResponse401Headers struct {
 	WWWAuthenticate *string
@@ -23003,6 +23477,8 @@ type SheetChangesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *SheetChanges
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -23017,6 +23493,8 @@ type SheetChangesResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SheetChangesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SheetChangesResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SheetChangesResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -23034,6 +23512,11 @@ type SheetChangesResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r SheetChangesResponse) GetJSON200() *SheetChanges {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SheetChangesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -23297,6 +23780,12 @@ type LockSheetResponse200Headers struct {
 	XRequestId         *string
 }
 
+// LockSheetResponse400Headers the declared response headers of an HTTP 400 response for LockSheet
+type LockSheetResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // LockSheetResponse401Headers the declared response headers of an HTTP 401 response for LockSheet
 type LockSheetResponse401Headers struct {
 	WWWAuthenticate *string
@@ -23350,6 +23839,8 @@ type LockSheetResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Sheet
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -23368,6 +23859,8 @@ type LockSheetResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *LockSheetResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *LockSheetResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LockSheetResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -23389,6 +23882,11 @@ type LockSheetResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r LockSheetResponse) GetJSON200() *Sheet {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LockSheetResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -24178,6 +24676,12 @@ type SubmitSheetResponse200Headers struct {
 	XRequestId *string
 }
 
+// SubmitSheetResponse400Headers the declared response headers of an HTTP 400 response for SubmitSheet
+type SubmitSheetResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // SubmitSheetResponse401Headers the declared response headers of an HTTP 401 response for SubmitSheet
 type SubmitSheetResponse401Headers struct {
 	WWWAuthenticate *string
@@ -24231,6 +24735,8 @@ type SubmitSheetResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Sheet
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -24249,6 +24755,8 @@ type SubmitSheetResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *SubmitSheetResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitSheetResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SubmitSheetResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -24270,6 +24778,11 @@ type SubmitSheetResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r SubmitSheetResponse) GetJSON200() *Sheet {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitSheetResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -24498,6 +25011,12 @@ type RoundDashboardResponse200Headers struct {
 	XRequestId *string
 }
 
+// RoundDashboardResponse400Headers the declared response headers of an HTTP 400 response for RoundDashboard
+type RoundDashboardResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // RoundDashboardResponse401Headers the declared response headers of an HTTP 401 response for RoundDashboard
 type RoundDashboardResponse401Headers struct {
 	WWWAuthenticate *string
@@ -24538,6 +25057,8 @@ type RoundDashboardResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoundDashboard
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -24552,6 +25073,8 @@ type RoundDashboardResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RoundDashboardResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RoundDashboardResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RoundDashboardResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -24569,6 +25092,11 @@ type RoundDashboardResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RoundDashboardResponse) GetJSON200() *RoundDashboard {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RoundDashboardResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -24635,6 +25163,12 @@ type RoundErrataResponse200Headers struct {
 	XRequestId *string
 }
 
+// RoundErrataResponse400Headers the declared response headers of an HTTP 400 response for RoundErrata
+type RoundErrataResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // RoundErrataResponse401Headers the declared response headers of an HTTP 401 response for RoundErrata
 type RoundErrataResponse401Headers struct {
 	WWWAuthenticate *string
@@ -24675,6 +25209,8 @@ type RoundErrataResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Errata
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -24689,6 +25225,8 @@ type RoundErrataResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RoundErrataResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RoundErrataResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RoundErrataResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -24706,6 +25244,11 @@ type RoundErrataResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RoundErrataResponse) GetJSON200() *Errata {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RoundErrataResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -25139,6 +25682,12 @@ type RoundScoresResponse200Headers struct {
 	XRequestId *string
 }
 
+// RoundScoresResponse400Headers the declared response headers of an HTTP 400 response for RoundScores
+type RoundScoresResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // RoundScoresResponse401Headers the declared response headers of an HTTP 401 response for RoundScores
 type RoundScoresResponse401Headers struct {
 	WWWAuthenticate *string
@@ -25179,6 +25728,8 @@ type RoundScoresResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoundScores
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -25193,6 +25744,8 @@ type RoundScoresResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *RoundScoresResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RoundScoresResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RoundScoresResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -25210,6 +25763,11 @@ type RoundScoresResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RoundScoresResponse) GetJSON200() *RoundScores {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RoundScoresResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -26004,6 +26562,12 @@ type GetUserResponse200Headers struct {
 	XRequestId *string
 }
 
+// GetUserResponse400Headers the declared response headers of an HTTP 400 response for GetUser
+type GetUserResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // GetUserResponse401Headers the declared response headers of an HTTP 401 response for GetUser
 type GetUserResponse401Headers struct {
 	WWWAuthenticate *string
@@ -26044,6 +26608,8 @@ type GetUserResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *User
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -26058,6 +26624,8 @@ type GetUserResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetUserResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetUserResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetUserResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -26075,6 +26643,11 @@ type GetUserResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetUserResponse) GetJSON200() *User {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetUserResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -26323,6 +26896,12 @@ type ListAssignmentsResponse200Headers struct {
 	XRequestId *string
 }
 
+// ListAssignmentsResponse400Headers the declared response headers of an HTTP 400 response for ListAssignments
+type ListAssignmentsResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListAssignmentsResponse401Headers the declared response headers of an HTTP 401 response for ListAssignments
 type ListAssignmentsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -26363,6 +26942,8 @@ type ListAssignmentsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AssignmentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -26377,6 +26958,8 @@ type ListAssignmentsResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListAssignmentsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListAssignmentsResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListAssignmentsResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -26394,6 +26977,11 @@ type ListAssignmentsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAssignmentsResponse) GetJSON200() *AssignmentList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAssignmentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -27293,6 +27881,12 @@ type ListWebhooksResponse200Headers struct {
 	XRequestId   *string
 }
 
+// ListWebhooksResponse400Headers the declared response headers of an HTTP 400 response for ListWebhooks
+type ListWebhooksResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // ListWebhooksResponse401Headers the declared response headers of an HTTP 401 response for ListWebhooks
 type ListWebhooksResponse401Headers struct {
 	WWWAuthenticate *string
@@ -27327,6 +27921,8 @@ type ListWebhooksResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *WebhookList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -27339,6 +27935,8 @@ type ListWebhooksResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ListWebhooksResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListWebhooksResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListWebhooksResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -27354,6 +27952,11 @@ type ListWebhooksResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListWebhooksResponse) GetJSON200() *WebhookList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListWebhooksResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -27598,6 +28201,12 @@ type DeleteWebhookResponse204Headers struct {
 	XRequestId *string
 }
 
+// DeleteWebhookResponse400Headers the declared response headers of an HTTP 400 response for DeleteWebhook
+type DeleteWebhookResponse400Headers struct {
+	IdempotentReplayed *string
+	XRequestId         *string
+}
+
 // DeleteWebhookResponse401Headers the declared response headers of an HTTP 401 response for DeleteWebhook
 type DeleteWebhookResponse401Headers struct {
 	WWWAuthenticate *string
@@ -27636,6 +28245,8 @@ type DeleteWebhookResponseDefaultHeaders struct {
 type DeleteWebhookResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
@@ -27650,6 +28261,8 @@ type DeleteWebhookResponse struct {
 	ApplicationproblemJSONDefault *ServerError
 	// Headers204 the parsed response headers for an HTTP 204 response
 	Headers204 *DeleteWebhookResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteWebhookResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteWebhookResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
@@ -27662,6 +28275,11 @@ type DeleteWebhookResponse struct {
 	Headers503 *DeleteWebhookResponse503Headers
 	// HeadersDefault the parsed response headers for an HTTP default response
 	HeadersDefault *DeleteWebhookResponseDefaultHeaders
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteWebhookResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -28012,7 +28630,7 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 
 // ListAuditWithResponse The audit trail
 //
-// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>` or `sheet/<round>/<country>`). Events are never edited or deleted.
+// Every state change, one event each, with the actor, the request id and the entity's state before and after. Events come in the order of their ids, which is entity by entity and, within an entity, oldest first; filter by `entity` for one entity's history, and page with `after` (the last id of the previous page). Admins and global coordinators read everything; a round's coordinator reads the events of one entity of their round at a time, named with `entity` (`round/<round>`, `sheet/<round>/<country>` or `export/<round>`, the round's exports). Events are never edited or deleted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -29691,6 +30309,13 @@ func ParseDocsResponse(rsp *http.Response) (*DocsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29725,6 +30350,23 @@ func ParseDocsResponse(rsp *http.Response) (*DocsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DocsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers DocsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -29788,6 +30430,13 @@ func ParseDocsAssetResponse(rsp *http.Response) (*DocsAssetResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29836,6 +30485,23 @@ func ParseDocsAssetResponse(rsp *http.Response) (*DocsAssetResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DocsAssetResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers DocsAssetResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -29923,6 +30589,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -29957,6 +30630,23 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers HealthzResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers HealthzResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -30027,6 +30717,13 @@ func ParseLivezResponse(rsp *http.Response) (*LivezResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30061,6 +30758,23 @@ func ParseLivezResponse(rsp *http.Response) (*LivezResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers LivezResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers LivezResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -30124,6 +30838,13 @@ func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30158,6 +30879,23 @@ func ParseMetricsResponse(rsp *http.Response) (*MetricsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers MetricsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers MetricsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -30228,6 +30966,13 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30262,6 +31007,23 @@ func ParseOpenapiResponse(rsp *http.Response) (*OpenapiResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers OpenapiResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers OpenapiResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -30325,6 +31087,13 @@ func ParseListProblemTypesResponse(rsp *http.Response) (*ListProblemTypesRespons
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30359,6 +31128,23 @@ func ParseListProblemTypesResponse(rsp *http.Response) (*ListProblemTypesRespons
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListProblemTypesResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListProblemTypesResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -30422,6 +31208,13 @@ func ParseGetProblemTypeResponse(rsp *http.Response) (*GetProblemTypeResponse, e
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30463,6 +31256,23 @@ func ParseGetProblemTypeResponse(rsp *http.Response) (*GetProblemTypeResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetProblemTypeResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers GetProblemTypeResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -30550,6 +31360,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -30584,6 +31401,23 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReadyzResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers ReadyzResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -31567,6 +32401,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31615,6 +32456,23 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetMeResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetMeResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -31857,6 +32715,13 @@ func ParsePublicRoundsResponse(rsp *http.Response) (*PublicRoundsResponse, error
 	case rsp.StatusCode == 304:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -31929,6 +32794,23 @@ func ParsePublicRoundsResponse(rsp *http.Response) (*PublicRoundsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublicRoundsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 429:
 		var headers PublicRoundsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -32001,6 +32883,13 @@ func ParsePublicRoundResponse(rsp *http.Response) (*PublicRoundResponse, error) 
 
 	case rsp.StatusCode == 304:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -32081,6 +32970,23 @@ func ParsePublicRoundResponse(rsp *http.Response) (*PublicRoundResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublicRoundResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers PublicRoundResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -32171,6 +33077,13 @@ func ParsePublicAnswersResponse(rsp *http.Response) (*PublicAnswersResponse, err
 	case rsp.StatusCode == 304:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32250,6 +33163,23 @@ func ParsePublicAnswersResponse(rsp *http.Response) (*PublicAnswersResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublicAnswersResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers PublicAnswersResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -32340,6 +33270,13 @@ func ParsePublicErrataResponse(rsp *http.Response) (*PublicErrataResponse, error
 	case rsp.StatusCode == 304:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32419,6 +33356,23 @@ func ParsePublicErrataResponse(rsp *http.Response) (*PublicErrataResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublicErrataResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers PublicErrataResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -32685,6 +33639,13 @@ func ParsePublicScoresResponse(rsp *http.Response) (*PublicScoresResponse, error
 	case rsp.StatusCode == 304:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -32764,6 +33725,23 @@ func ParsePublicScoresResponse(rsp *http.Response) (*PublicScoresResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers PublicScoresResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
 		var headers PublicScoresResponse404Headers
 		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
@@ -33020,6 +33998,13 @@ func ParseListQuestionnairesResponse(rsp *http.Response) (*ListQuestionnairesRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33068,6 +34053,23 @@ func ParseListQuestionnairesResponse(rsp *http.Response) (*ListQuestionnairesRes
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListQuestionnairesResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListQuestionnairesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -33214,6 +34216,13 @@ func ParseCreateQuestionnaireResponse(rsp *http.Response) (*CreateQuestionnaireR
 		}
 		response.ApplicationproblemJSON415 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33357,6 +34366,23 @@ func ParseCreateQuestionnaireResponse(rsp *http.Response) (*CreateQuestionnaireR
 			headers.XRequestId = &value
 		}
 		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateQuestionnaireResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateQuestionnaireResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -33427,6 +34453,13 @@ func ParseGetQuestionnaireResponse(rsp *http.Response) (*GetQuestionnaireRespons
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -33489,6 +34522,23 @@ func ParseGetQuestionnaireResponse(rsp *http.Response) (*GetQuestionnaireRespons
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetQuestionnaireResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetQuestionnaireResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -34082,6 +35132,13 @@ func ParseListQuestionnaireVersionsResponse(rsp *http.Response) (*ListQuestionna
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -34137,6 +35194,23 @@ func ParseListQuestionnaireVersionsResponse(rsp *http.Response) (*ListQuestionna
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListQuestionnaireVersionsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListQuestionnaireVersionsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -35855,6 +36929,13 @@ func ParseValidateQuestionnaireVersionResponse(rsp *http.Response) (*ValidateQue
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -35917,6 +36998,23 @@ func ParseValidateQuestionnaireVersionResponse(rsp *http.Response) (*ValidateQue
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ValidateQuestionnaireVersionResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ValidateQuestionnaireVersionResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -36038,6 +37136,13 @@ func ParseListRoundsResponse(rsp *http.Response) (*ListRoundsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36079,6 +37184,23 @@ func ParseListRoundsResponse(rsp *http.Response) (*ListRoundsResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListRoundsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListRoundsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -36421,6 +37543,13 @@ func ParseGetRoundResponse(rsp *http.Response) (*GetRoundResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36483,6 +37612,23 @@ func ParseGetRoundResponse(rsp *http.Response) (*GetRoundResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetRoundResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetRoundResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -36917,6 +38063,13 @@ func ParseAgreementResponse(rsp *http.Response) (*AgreementResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -36972,6 +38125,23 @@ func ParseAgreementResponse(rsp *http.Response) (*AgreementResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AgreementResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers AgreementResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -37609,6 +38779,13 @@ func ParseCalibrationResponse(rsp *http.Response) (*CalibrationResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37664,6 +38841,23 @@ func ParseCalibrationResponse(rsp *http.Response) (*CalibrationResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CalibrationResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CalibrationResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -37785,6 +38979,13 @@ func ParseCompareRoundsResponse(rsp *http.Response) (*CompareRoundsResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37840,6 +39041,23 @@ func ParseCompareRoundsResponse(rsp *http.Response) (*CompareRoundsResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CompareRoundsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers CompareRoundsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -37964,6 +39182,13 @@ func ParseGetSheetResponse(rsp *http.Response) (*GetSheetResponse, error) {
 	case rsp.StatusCode == 304:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38043,6 +39268,23 @@ func ParseGetSheetResponse(rsp *http.Response) (*GetSheetResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers304 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSheetResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetSheetResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -38164,6 +39406,13 @@ func ParseGetAnswerResponse(rsp *http.Response) (*GetAnswerResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -38226,6 +39475,23 @@ func ParseGetAnswerResponse(rsp *http.Response) (*GetAnswerResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetAnswerResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetAnswerResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -39018,6 +40284,13 @@ func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -39073,6 +40346,23 @@ func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListCommentsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListCommentsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -40630,6 +41920,13 @@ func ParseAnswerHistoryResponse(rsp *http.Response) (*AnswerHistoryResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -40685,6 +41982,23 @@ func ParseAnswerHistoryResponse(rsp *http.Response) (*AnswerHistoryResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers AnswerHistoryResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers AnswerHistoryResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -42379,6 +43693,13 @@ func ParseSheetChangesResponse(rsp *http.Response) (*SheetChangesResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -42434,6 +43755,23 @@ func ParseSheetChangesResponse(rsp *http.Response) (*SheetChangesResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SheetChangesResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers SheetChangesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -42820,6 +44158,13 @@ func ParseLockSheetResponse(rsp *http.Response) (*LockSheetResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -42896,6 +44241,23 @@ func ParseLockSheetResponse(rsp *http.Response) (*LockSheetResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers LockSheetResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers LockSheetResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -44026,6 +45388,13 @@ func ParseSubmitSheetResponse(rsp *http.Response) (*SubmitSheetResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -44095,6 +45464,23 @@ func ParseSubmitSheetResponse(rsp *http.Response) (*SubmitSheetResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitSheetResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers SubmitSheetResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -44457,6 +45843,13 @@ func ParseRoundDashboardResponse(rsp *http.Response) (*RoundDashboardResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -44512,6 +45905,23 @@ func ParseRoundDashboardResponse(rsp *http.Response) (*RoundDashboardResponse, e
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RoundDashboardResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers RoundDashboardResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -44633,6 +46043,13 @@ func ParseRoundErrataResponse(rsp *http.Response) (*RoundErrataResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -44688,6 +46105,23 @@ func ParseRoundErrataResponse(rsp *http.Response) (*RoundErrataResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RoundErrataResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers RoundErrataResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -45329,6 +46763,13 @@ func ParseRoundScoresResponse(rsp *http.Response) (*RoundScoresResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -45384,6 +46825,23 @@ func ParseRoundScoresResponse(rsp *http.Response) (*RoundScoresResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RoundScoresResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers RoundScoresResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -46490,6 +47948,13 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -46552,6 +48017,23 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetUserResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetUserResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -46921,6 +48403,13 @@ func ParseListAssignmentsResponse(rsp *http.Response) (*ListAssignmentsResponse,
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -46976,6 +48465,23 @@ func ParseListAssignmentsResponse(rsp *http.Response) (*ListAssignmentsResponse,
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListAssignmentsResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListAssignmentsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -48250,6 +49756,13 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -48305,6 +49818,23 @@ func ParseListWebhooksResponse(rsp *http.Response) (*ListWebhooksResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListWebhooksResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers ListWebhooksResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -48660,6 +50190,13 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -48715,6 +50252,23 @@ func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, err
 			headers.XRequestId = &value
 		}
 		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteWebhookResponse400Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
 	case rsp.StatusCode == 401:
 		var headers DeleteWebhookResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
