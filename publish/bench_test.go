@@ -19,19 +19,20 @@ import (
 // lock entry and the snapshot (scoring, canonical form, SHA-256, the insert). The reopen that
 // makes the next lock possible is not timed.
 
-// bigIndex is a questionnaire of 170 single-choice indicators: 5 areas of 2 dimensions of 17.
-func bigIndex(tb testing.TB) published {
+// gridIndex is a questionnaire of single-choice indicators in 5 areas of dims dimensions of
+// per indicators each: bigIndex (170) for locking, indexOf500 for exports.
+func gridIndex(tb testing.TB, title string, dims, per int) published {
 	en := func(s string) questionnaire.Text { return questionnaire.Text{"en": s} }
 	score := func(v float64) *float64 { return &v }
-	d := &questionnaire.Definition{Code: "mini-index", Title: en("Big"), DefaultLanguage: "en", Languages: []string{"en"}}
+	d := &questionnaire.Definition{Code: "mini-index", Title: en(title), DefaultLanguage: "en", Languages: []string{"en"}}
 	var areas []string
 	n := 0
 	for a := range 5 {
 		area := &questionnaire.Group{Code: fmt.Sprintf("A%d", a), Level: "area", Title: en("area"), Rule: questionnaire.Rule{Rounding: &questionnaire.Rounding{Decimals: 1}}}
 		areas = append(areas, area.Code)
-		for dm := range 2 {
+		for dm := range dims {
 			dim := &questionnaire.Group{Code: fmt.Sprintf("A%dD%d", a, dm), Level: "dimension", Title: en("dimension")}
-			for range 17 {
+			for range per {
 				code := fmt.Sprintf("I%03d", n)
 				dim.Children = append(dim.Children, questionnaire.Node{Indicator: &questionnaire.Indicator{Code: code, Title: en(code), Question: en(code + "?"),
 					Type: questionnaire.SingleChoice, Options: []questionnaire.Option{{Code: "full", Label: en("Full"), Score: score(100)},
@@ -49,6 +50,9 @@ func bigIndex(tb testing.TB) published {
 	}
 	return published{d, c}
 }
+
+// bigIndex is a questionnaire of 170 indicators: 5 areas of 2 dimensions of 17.
+func bigIndex(tb testing.TB) published { return gridIndex(tb, "Big", 2, 17) }
 
 func BenchmarkLock170(b *testing.B) {
 	f := &fixture{ctx: context.Background(), inst: bigIndex(b), clock: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}

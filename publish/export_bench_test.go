@@ -16,7 +16,6 @@ import (
 	"github.com/expertsurvey/expertsurvey/export"
 	"github.com/expertsurvey/expertsurvey/mongodb/mongodbtest"
 	"github.com/expertsurvey/expertsurvey/publish"
-	"github.com/expertsurvey/expertsurvey/questionnaire"
 	"github.com/expertsurvey/expertsurvey/round"
 )
 
@@ -31,36 +30,8 @@ import (
 // rows streamed into a writer that counts the bytes. cpu-s/op is the process's CPU time (the
 // embedded store runs in it) per export. The set-up takes minutes and is not timed.
 
-// indexOf500 is a questionnaire of 500 single-choice indicators: 5 areas of 10 dimensions of 10.
-func indexOf500(tb testing.TB) published {
-	en := func(s string) questionnaire.Text { return questionnaire.Text{"en": s} }
-	score := func(v float64) *float64 { return &v }
-	d := &questionnaire.Definition{Code: "mini-index", Title: en("Five hundred"), DefaultLanguage: "en", Languages: []string{"en"}}
-	var areas []string
-	n := 0
-	for a := range 5 {
-		area := &questionnaire.Group{Code: fmt.Sprintf("A%d", a), Level: "area", Title: en("area"), Rule: questionnaire.Rule{Rounding: &questionnaire.Rounding{Decimals: 1}}}
-		areas = append(areas, area.Code)
-		for dm := range 10 {
-			dim := &questionnaire.Group{Code: fmt.Sprintf("A%dD%d", a, dm), Level: "dimension", Title: en("dimension")}
-			for range 10 {
-				code := fmt.Sprintf("I%03d", n)
-				dim.Children = append(dim.Children, questionnaire.Node{Indicator: &questionnaire.Indicator{Code: code, Title: en(code), Question: en(code + "?"),
-					Type: questionnaire.SingleChoice, Options: []questionnaire.Option{{Code: "full", Label: en("Full"), Score: score(100)},
-						{Code: "partial", Label: en("Partial"), Score: score(50)}, {Code: "none", Label: en("None"), Score: score(0)}}}})
-				n++
-			}
-			area.Children = append(area.Children, questionnaire.Node{Group: dim})
-		}
-		d.Tree = append(d.Tree, questionnaire.Node{Group: area})
-	}
-	d.Variants = []questionnaire.Variant{{Name: "all", Areas: areas}}
-	c, err := d.Compile()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return published{d, c}
-}
+// indexOf500 is a questionnaire of 500 indicators: 5 areas of 10 dimensions of 10.
+func indexOf500(tb testing.TB) published { return gridIndex(tb, "Five hundred", 10, 10) }
 
 // publishRoundOf500 creates, fills, locks and publishes a round of the given number of
 // countries.
