@@ -272,7 +272,11 @@ func questionnaireProblem(err error) (Problem, bool) {
 	var ie *questionnaire.InputError
 	switch {
 	case errors.As(err, &ve):
-		p := problemFor(kindUnprocessable, fmt.Sprintf("the definition has %d problem(s); errors lists every one", len(ve.Problems)))
+		kind := kindUnprocessable
+		if ve.Unreadable {
+			kind = kindValidation // fields the format does not know, or of the wrong type
+		}
+		p := problemFor(kind, fmt.Sprintf("the definition has %d problem(s); errors lists every one", len(ve.Problems)))
 		for _, pr := range ve.Problems {
 			field := pr.Path
 			if field == "" {

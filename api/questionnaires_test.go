@@ -389,10 +389,11 @@ func TestBrokenImportListsEveryProblemAndWritesNothing(t *testing.T) {
 		}
 	}
 
-	// A file the decoder stops on (a misspelt field, a word where a number goes) has its other
-	// problems reported in the same answer.
+	// A file the decoder stops on (a misspelt field, a word where a number goes) is malformed
+	// (400, as any body with a field its schema does not know), and has its other problems
+	// reported in the same answer.
 	mixed := strings.Replace(strings.Replace(string(miniIndexFile(t)), "title:", "titel:", 1), "default_language: en", "default_language: de", 1)
-	p = qProblem(t, c.Do(importYAML("/v1/questionnaires/mini-index/import", []byte(mixed))), http.StatusUnprocessableEntity)
+	p = qProblem(t, c.Do(importYAML("/v1/questionnaires/mini-index/import", []byte(mixed))), http.StatusBadRequest)
 	var unknown, language bool
 	for _, e := range p.Errors {
 		unknown = unknown || (strings.HasPrefix(e.Field, "line ") && strings.Contains(e.Reason, `unknown field "titel"`))

@@ -123,7 +123,7 @@ func TestLeaseTakeover(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	d := &notify.Dispatcher{Store: s, Poll: 10 * time.Millisecond, Instance: "alive"}
+	d := &notify.Dispatcher{Store: s, Poll: 10 * time.Millisecond, Instance: "alive", Reach: notify.Reach{Allow: notify.Loopback}}
 	go func() { defer close(done); d.Run(runCtx) }()
 	deadline := time.Now().Add(time.Minute)
 	var ds []notify.Delivery
@@ -204,7 +204,7 @@ func TestDeletedWebhookStopsRetries(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	d := &notify.Dispatcher{Store: s, Poll: 10 * time.Millisecond, RetryPoll: 10 * time.Millisecond}
+	d := &notify.Dispatcher{Store: s, Poll: 10 * time.Millisecond, RetryPoll: 10 * time.Millisecond, Reach: notify.Reach{Allow: notify.Loopback}}
 	go func() { defer close(done); d.Run(runCtx) }()
 	var ds []notify.Delivery
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

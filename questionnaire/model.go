@@ -379,6 +379,10 @@ func (p Problem) String() string {
 // fixes a file in one pass. errors.Is(err, ErrInvalid) holds.
 type ValidationError struct {
 	Problems []Problem
+	// Unreadable is set when part of the file could not be read as its format says (unknown
+	// fields, values of the wrong type): the request is malformed, not only invalid, although
+	// every problem of the file is still listed.
+	Unreadable bool
 }
 
 func (e *ValidationError) Error() string {

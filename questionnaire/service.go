@@ -566,7 +566,7 @@ func (s *Service) Import(ctx context.Context, p auth.Principal, r io.Reader, opt
 		problems = append([]Problem{{Path: "code", Message: "a questionnaire code must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"}}, problems...)
 	}
 	if len(problems) > 0 {
-		return nil, &ValidationError{Problems: problems}
+		return nil, &ValidationError{Problems: problems, Unreadable: fields != nil}
 	}
 	code := d.Code
 	_, err = s.store.Questionnaire(ctx, code)
