@@ -24,9 +24,18 @@ type Embedded struct {
 	once   sync.Once
 }
 
+// EmbeddedSocket, as the embedded store's address, listens on a Unix socket in a directory of
+// the data directory that only this process's user can enter. The store has no authentication
+// of its own, so a TCP port, even on loopback, lets any local process read password hashes and
+// rewrite answers; the socket is reachable only by the service's user (and root).
+const EmbeddedSocket = "socket"
+
+// maxSocketPath is the longest Unix socket path Linux and macOS accept (sun_path, less the NUL).
+const maxSocketPath = 103
+
 // StartEmbedded starts FerretDB with its files under dir (created when missing) listening on
-// addr, or on a free loopback port when addr is empty. FerretDB binds the port in New, so a
-// busy address is an error here rather than a hang.
+// addr: EmbeddedSocket for a private Unix socket, host:port for TCP, a free loopback port when
+// empty. FerretDB binds in New, so a busy address is an error here rather than a hang.
 func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (*Embedded, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("embedded store: a data directory is required")
@@ -38,11 +47,18 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded store: data directory: %w", err)
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	if err := checkFree(addr); err != nil {
-		return nil, err
+	listener := ferretdb.ListenerConfig{TCP: addr}
+	switch addr {
+	case "":
+		listener.TCP = "127.0.0.1:0"
+	case EmbeddedSocket:
+		if listener, err = privateSocket(abs); err != nil {
+			return nil, err
+		}
+	default:
+		if err := checkFree(addr); err != nil {
+			return nil, err
+		}
 	}
 	// FerretDB logs every connection at info level and warns about commands it lacks that the driver
 	// sends anyway (endSessions); only its errors matter to an operator.
@@ -52,7 +68,7 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	// updates; docs/data-model.md, "How writes work").
 	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/"}).String()
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: addr},
+		Listener:  listener,
 		Logger:    quiet,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
@@ -68,6 +84,31 @@ func StartEmbedded(ctx context.Context, dir, addr string, logger *slog.Logger) (
 	}()
 	e.uri = f.MongoDBURI()
 	return e, nil
+}
+
+// privateSocket prepares the socket of EmbeddedSocket: in dir/.store, a directory of mode 0700
+// made before the socket is bound, so that there is no moment at which another user could
+// connect. A socket file left by a killed process is removed; a live one is refused.
+func privateSocket(dir string) (ferretdb.ListenerConfig, error) {
+	sockDir := filepath.Join(dir, ".store")
+	path := filepath.Join(sockDir, "store.sock")
+	if len(path) > maxSocketPath {
+		return ferretdb.ListenerConfig{}, fmt.Errorf("embedded store: the socket path %s is longer than %d bytes; use a shorter data directory, or a TCP address", path, maxSocketPath)
+	}
+	if err := os.MkdirAll(sockDir, 0o700); err != nil {
+		return ferretdb.ListenerConfig{}, fmt.Errorf("embedded store: socket directory: %w", err)
+	}
+	if err := os.Chmod(sockDir, 0o700); err != nil {
+		return ferretdb.ListenerConfig{}, fmt.Errorf("embedded store: socket directory: %w", err)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return ferretdb.ListenerConfig{}, fmt.Errorf("embedded store: %s is in use by another process on the same data directory", path)
+	}
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		return ferretdb.ListenerConfig{}, fmt.Errorf("embedded store: stale socket: %w", err)
+	}
+	return ferretdb.ListenerConfig{Unix: path}, nil
 }
 
 // checkFree refuses a busy fixed address before FerretDB tries it: ferretdb.New does not close

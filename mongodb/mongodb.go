@@ -26,7 +26,8 @@ import (
 )
 
 // Config says which server to use. With URI empty an embedded FerretDB is started on
-// EmbeddedAddr (a free loopback port when empty) with its SQLite files under DataDir.
+// EmbeddedAddr (EmbeddedSocket, host:port, or a free loopback port when empty) with its SQLite
+// files under DataDir.
 type Config struct {
 	URI          string
 	Database     string

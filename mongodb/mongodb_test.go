@@ -3,6 +3,10 @@ package mongodb_test
 import (
 	"context"
 	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -94,4 +98,55 @@ func TestBusyEmbeddedAddressIsAnError(t *testing.T) {
 		b.Close()
 		t.Fatalf("second server on %s started; want an error", addr)
 	}
+}
+
+// The binary's default store address is a Unix socket in a directory only the service's user
+// can enter: no other local user can reach the store, which has no authentication of its own.
+// A second process on the same data directory is refused; a socket left by a killed one is not
+// in the way.
+func TestEmbeddedSocketIsPrivate(t *testing.T) {
+	if mongodbtest.External() {
+		t.Skip("embedded only")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	logger := slog.New(slog.DiscardHandler)
+	e, err := mongodb.StartEmbedded(ctx, dir, mongodb.EmbeddedSocket, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockDir := filepath.Join(dir, ".store")
+	if fi, err := os.Stat(sockDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket directory %v, %v; want mode 0700", fi, err)
+	}
+	if !strings.Contains(e.URI(), "store.sock") {
+		t.Fatalf("URI %q does not name the socket", e.URI())
+	}
+	s, err := mongodb.Open(ctx, mongodb.Config{URI: e.URI(), Database: "sock", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("a client through the socket: %v", err)
+	}
+	_ = s.Close(ctx)
+	if other, err := mongodb.StartEmbedded(ctx, dir, mongodb.EmbeddedSocket, logger); err == nil {
+		other.Close()
+		t.Fatal("a second store on a data directory in use started")
+	}
+	e.Close()
+	// What a SIGKILL leaves: the socket file, with nobody listening.
+	if _, err := os.Stat(filepath.Join(sockDir, "store.sock")); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("unix", filepath.Join(sockDir, "store.sock"))
+	if err == nil {
+		l.(*net.UnixListener).SetUnlinkOnClose(false)
+		l.Close()
+	}
+	again, err := mongodb.StartEmbedded(ctx, dir, mongodb.EmbeddedSocket, logger)
+	if err != nil {
+		t.Fatalf("restart over a stale socket: %v", err)
+	}
+	again.Close()
 }

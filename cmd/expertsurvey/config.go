@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/expertsurvey/expertsurvey/mongodb"
 	"io"
 	"net/netip"
 	"net/url"
@@ -79,7 +80,7 @@ func (c *serveConfig) settings() []setting {
 		{"mongodb-uri", "MONGODB_URI", "", "MongoDB connection string; empty starts the embedded store", str(&c.MongoURI)},
 		{"database", "EXPERTSURVEY_DATABASE", "expertsurvey", "database name", str(&c.Database)},
 		{"data-dir", "EXPERTSURVEY_DATA_DIR", "./data", "directory of the embedded store's files", str(&c.DataDir)},
-		{"store-addr", "EXPERTSURVEY_STORE_ADDR", "127.0.0.1:0", "listen address of the embedded store, so a second instance can share it through MONGODB_URI", str(&c.StoreAddr)},
+		{"store-addr", "EXPERTSURVEY_STORE_ADDR", mongodb.EmbeddedSocket, "where the embedded store listens: socket (a Unix socket in the data directory only this user can open) or host:port, so that a second instance can share it through MONGODB_URI (the store has no authentication: any local process can then reach it)", str(&c.StoreAddr)},
 		{"env", "EXPERTSURVEY_ENV", "development", "development or production (production requires JWT keys and logs JSON)", str(&c.Env)},
 		{"log-format", "EXPERTSURVEY_LOG_FORMAT", "", "text or json (default: json in production, text otherwise)", str(&c.LogFormat)},
 		{"log-level", "EXPERTSURVEY_LOG_LEVEL", "info", "debug, info, warn or error", str(&c.LogLevel)},

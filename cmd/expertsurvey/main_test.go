@@ -141,7 +141,7 @@ func TestServeStartsBecomesReadyAndShutsDownCleanly(t *testing.T) {
 	}
 	p.stop(t)
 	logs := p.logs.String()
-	for _, want := range []string{"embedded store in use", "mongodb_uri=mongodb://127.0.0.1:", "msg=ready", "msg=stopped"} {
+	for _, want := range []string{"embedded store in use", "mongodb_uri=mongodb://", "store.sock", "msg=ready", "msg=stopped"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
