@@ -324,12 +324,12 @@ func (s *Store) readEntries(ctx context.Context, stream string, from int64, coun
 	}
 	results := make([]got, count)
 	if count == 1 {
-		results[0].entry, results[0].ok, results[0].err = s.readSheetEntry(ctx, stream, from)
+		results[0].entry, results[0].ok, results[0].err = s.readSheetEntry(ctx, stream, from, false)
 	} else {
 		done := make(chan struct{}, count)
 		for i := range count {
 			go func() {
-				results[i].entry, results[i].ok, results[i].err = s.readSheetEntry(ctx, stream, from+int64(i))
+				results[i].entry, results[i].ok, results[i].err = s.readSheetEntry(ctx, stream, from+int64(i), false)
 				done <- struct{}{}
 			}()
 		}
@@ -350,8 +350,10 @@ func (s *Store) readEntries(ctx context.Context, stream string, from int64, coun
 	return out, nil
 }
 
-// readSheetEntry reads one entry of a sheet's log.
-func (s *Store) readSheetEntry(ctx context.Context, stream string, seq int64) (round.Entry, bool, error) {
+// readSheetEntry reads one entry of a sheet's log. withPrev also gives each answer it wrote the
+// position of the version it replaced, from the before-state: what reading versions back needs,
+// and a replay does not (applying the entry assigns it), so catching up skips that decoding.
+func (s *Store) readSheetEntry(ctx context.Context, stream string, seq int64, withPrev bool) (round.Entry, bool, error) {
 	ev, ok, err := s.readStoredEvent(ctx, stream, seq)
 	if err != nil || !ok {
 		return round.Entry{}, ok, err
@@ -361,7 +363,7 @@ func (s *Store) readSheetEntry(ctx context.Context, stream string, seq int64) (r
 		return round.Entry{}, false, fmt.Errorf("decode log entry %s: %w", ev.ID, err)
 	}
 	change := fromChangeDoc(c)
-	if len(change.Answers) > 0 && (ev.Before.Type == bson.TypeEmbeddedDocument || ev.Before.Type == bson.TypeString) {
+	if withPrev && len(change.Answers) > 0 && (ev.Before.Type == bson.TypeEmbeddedDocument || ev.Before.Type == bson.TypeString) {
 		// The before-state holds the versions this entry replaced: their positions are the
 		// predecessors of the versions it wrote.
 		var before beforeDoc
@@ -500,7 +502,7 @@ func (s *Store) SheetEntries(ctx context.Context, roundID, country string, seqs 
 	stream := sheetStream(roundID, country)
 	out := make([]round.Entry, 0, len(seqs))
 	for _, seq := range seqs {
-		e, ok, err := s.readSheetEntry(ctx, stream, seq)
+		e, ok, err := s.readSheetEntry(ctx, stream, seq, true)
 		if err != nil {
 			return nil, err
 		}
