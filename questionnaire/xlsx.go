@@ -1839,6 +1839,10 @@ func (p *condParser) factor() (*Condition, error) {
 			return &Condition{AllOf: cs}, nil
 		}
 		return &Condition{AnyOf: cs}, nil
+	case t.kind == tokQuoted && t.text == "":
+		// "" would read as a test on no indicator, which no questionnaire holds and which
+		// writes back as no condition at all (found by FuzzParseCondition).
+		return nil, fmt.Errorf("an indicator code cannot be empty, at character %d", t.pos)
 	case t.kind == tokWord && !isKeyword(t.text), t.kind == tokQuoted:
 		c := &Condition{Indicator: t.text}
 		if in := p.next(); !p.isWord(in, "in") {
@@ -1855,6 +1859,9 @@ func (p *condParser) factor() (*Condition, error) {
 			o := p.next()
 			if o.kind != tokQuoted && o.kind != tokWord {
 				return nil, fmt.Errorf("expected an option code at character %d, found %s", o.pos, o)
+			}
+			if o.text == "" {
+				return nil, fmt.Errorf("an option code cannot be empty, at character %d", o.pos)
 			}
 			c.In = append(c.In, o.text)
 			if sep := p.next(); p.isPunct(sep, "]") {

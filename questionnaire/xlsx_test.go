@@ -654,6 +654,8 @@ func TestConditionExpressionErrors(t *testing.T) {
 		{`"A in [x]`, "unterminated quoted code at character 1"},
 		{"and in [x]", `expected an indicator code or "(" at character 1, found "and"`},
 		{"A in [,]", "expected an option code at character 7"},
+		{`"" in []`, "an indicator code cannot be empty, at character 1"},
+		{`A in [x, ""]`, "an option code cannot be empty, at character 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
