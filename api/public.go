@@ -82,9 +82,14 @@ func (s *Server) handlePublicRounds(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rounds, next, err := keyPage(c, rounds, func(r *round.Round) string { return r.ID }, 100, 500)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Rounds []publicRoundResponse `json:"rounds"`
-	}{Rounds: []publicRoundResponse{}}
+		Next   string                `json:"next,omitempty"`
+	}{Rounds: []publicRoundResponse{}, Next: next}
 	for i := range rounds {
 		out.Rounds = append(out.Rounds, toPublicRound(&rounds[i]))
 	}
@@ -158,10 +163,7 @@ func (s *Server) handlePublicErrata(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return publicJSON(c, struct {
-		Round  string            `json:"round"`
-		Errata []erratumResponse `json:"errata"`
-	}{c.Param("round"), toErratumResponses(errata)})
+	return errataPage(c, errata, publicJSON)
 }
 
 // handlePublicSeries handles GET /v1/public/series: one country's score at a node or variant

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -251,10 +252,22 @@ func (s *Server) handleErrata(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, struct {
+	return errataPage(c, errata, func(c *echo.Context, v any) error { return c.JSON(http.StatusOK, v) })
+}
+
+// errataPage renders a page of a round's errata, by country and then revision.
+func errataPage(c *echo.Context, errata []*snapshot.Erratum, render func(*echo.Context, any) error) error {
+	// The key orders like the changelog: country codes, then revisions (zero-padded, so that
+	// revision 10 follows 9).
+	page, next, err := keyPage(c, errata, func(e **snapshot.Erratum) string { return fmt.Sprintf("%s/%06d", (*e).Country, (*e).To) }, 100, 500)
+	if err != nil {
+		return err
+	}
+	return render(c, struct {
 		Round  string            `json:"round"`
 		Errata []erratumResponse `json:"errata"`
-	}{c.Param("round"), toErratumResponses(errata)})
+		Next   string            `json:"next,omitempty"`
+	}{c.Param("round"), toErratumResponses(page), next})
 }
 
 // handleLockSheets handles POST /v1/rounds/:round/lock: many sheets, each its own lock.

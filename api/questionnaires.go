@@ -367,9 +367,14 @@ func (s *Server) handleListQuestionnaires(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	qs, next, err := keyPage(c, qs, func(q *questionnaire.Questionnaire) string { return q.Code }, 100, 500)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Questionnaires []questionnaireResponse `json:"questionnaires"`
-	}{Questionnaires: make([]questionnaireResponse, len(qs))}
+		Next           string                  `json:"next,omitempty"`
+	}{Questionnaires: make([]questionnaireResponse, len(qs)), Next: next}
 	for i := range qs {
 		out.Questionnaires[i] = toQuestionnaireResponse(&qs[i])
 	}
@@ -416,9 +421,14 @@ func (s *Server) handleListVersions(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	vs, next, err := keyPage(c, vs, func(v *questionnaire.Version) string { return creationKey(v.CreatedAt, v.Version) }, 100, 500)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Versions []versionSummary `json:"versions"`
-	}{Versions: make([]versionSummary, len(vs))}
+		Next     string           `json:"next,omitempty"`
+	}{Versions: make([]versionSummary, len(vs)), Next: next}
 	for i := range vs {
 		out.Versions[i] = toVersionSummary(&vs[i])
 	}

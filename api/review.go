@@ -293,14 +293,34 @@ func (s *Server) handleOverride(c *echo.Context) error {
 }
 
 func (s *Server) handleListComments(c *echo.Context) error {
+	limit, err := queryLimit(c, 100, 500)
+	if err != nil {
+		return err
+	}
+	after := 0
+	if v := c.QueryParam("after"); v != "" {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			return invalid("after is the next of the previous page", FieldError{Field: "after", Reason: "must be a comment id"})
+		}
+	}
 	r, country, code := answerParams(c)
 	view, err := s.rounds.Answer(c.Request().Context(), principal(c), r, country, code)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, struct {
+	// Comments are numbered from 1 in order of posting and never removed: the page after
+	// comment k starts at index k.
+	all := view.Review.Comments
+	from := min(after, len(all))
+	page := all[from:min(from+limit, len(all))]
+	out := struct {
 		Comments []commentResponse `json:"comments"`
-	}{mapped(view.Review.Comments, func(cm review.Comment) commentResponse { return toCommentResponse(cm, view.Labels) })})
+		Next     int               `json:"next,omitempty"`
+	}{Comments: mapped(page, func(cm review.Comment) commentResponse { return toCommentResponse(cm, view.Labels) })}
+	if len(page) > 0 && page[len(page)-1].ID < len(all) {
+		out.Next = page[len(page)-1].ID
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) handleAddComment(c *echo.Context) error {

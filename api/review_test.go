@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,7 +177,7 @@ func TestReviewOfASheetWithTwoBlindReviewers(t *testing.T) {
 		}
 	}
 	res.Decode(t, &hist)
-	if len(hist.Versions) != 2 || hist.Versions[1].Reason != "the amendment applies from 2024" || hist.Versions[0].Reason != "" {
+	if len(hist.Versions) != 2 || hist.Versions[0].Reason != "the amendment applies from 2024" || hist.Versions[1].Reason != "" {
 		t.Fatalf("history of LMM_1 after the revision: %s", res.Body)
 	}
 	want(t, expert.Do(apitest.Request{Method: "POST", Path: ans("LMM_2") + "/dispute", Header: map[string]string{"If-Match": `"1"`},
@@ -399,5 +401,75 @@ func TestSheetRenderingsAreKeptAndRevalidated(t *testing.T) {
 	after := reviewer.Do(apitest.Request{Method: "GET", Path: sheet, Header: map[string]string{"If-None-Match": first.Header.Get("ETag")}})
 	if after.Status != 200 || after.Header.Get("ETag") == first.Header.Get("ETag") || !strings.Contains(string(after.Body), "see the decree") {
 		t.Fatalf("after a write: %d %s", after.Status, after.Header.Get("ETag"))
+	}
+}
+
+// TestHistoryAndCommentsPage follows the cursors of an answer's history (newest first) and of
+// its comment thread (oldest first) to their ends, and refuses cursors that are not one.
+func TestHistoryAndCommentsPage(t *testing.T) {
+	env := apitest.New(t)
+	publishMiniIndex(t, env)
+	ctx := context.Background()
+	r, err := env.App.Rounds.CreateRound(ctx, systemAdmin, round.RoundInput{ID: "r1", Name: "Pages", Questionnaire: "mini-index",
+		QuestionnaireVer: "1", Countries: []string{"AT"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.App.Rounds.SetStatus(ctx, systemAdmin, "r1", round.StatusOpen, r.Version); err != nil {
+		t.Fatal(err)
+	}
+	expert, _ := env.As(auth.RoleNone, auth.Assignment{Role: auth.RoleExpert, Round: "r1", Country: "AT"})
+	path := answerPath("r1", "AT", "LMM_1")
+	for i := range 5 {
+		want(t, expert.Do(apitest.Request{Method: "PUT", Path: path, Header: ifMatch(fmt.Sprintf(`"%d"`, i)),
+			Body: map[string]any{"option": "full", "comment": fmt.Sprintf("save %d", i+1)}}), 200, "save")
+		want(t, expert.Do(apitest.Request{Method: "POST", Path: path + "/comments", Body: map[string]any{"text": fmt.Sprintf("note %d", i+1)}}), 201, "comment")
+	}
+
+	var versions []int
+	query := "?limit=2"
+	for range 5 {
+		var page struct {
+			Versions []struct{ Version int }
+			Next     string
+		}
+		expert.Do(apitest.Request{Method: "GET", Path: path + "/history" + query}).Decode(t, &page)
+		for _, v := range page.Versions {
+			versions = append(versions, v.Version)
+		}
+		if page.Next == "" {
+			break
+		}
+		query = "?limit=2&after=" + url.QueryEscape(page.Next)
+	}
+	if !slices.Equal(versions, []int{5, 4, 3, 2, 1}) {
+		t.Fatalf("history pages gave versions %v, want 5..1", versions)
+	}
+
+	var ids []int
+	query = "?limit=2"
+	for range 5 {
+		var page struct {
+			Comments []struct{ ID int }
+			Next     int
+		}
+		expert.Do(apitest.Request{Method: "GET", Path: path + "/comments" + query}).Decode(t, &page)
+		for _, c := range page.Comments {
+			ids = append(ids, c.ID)
+		}
+		if page.Next == 0 {
+			break
+		}
+		query = fmt.Sprintf("?limit=2&after=%d", page.Next)
+	}
+	if !slices.Equal(ids, []int{1, 2, 3, 4, 5}) {
+		t.Fatalf("comment pages gave %v, want 1..5", ids)
+	}
+
+	for _, bad := range []string{"/history?after=x", "/history?after=9.1", "/history?limit=0", "/comments?after=-1", "/comments?limit=501"} {
+		res := expert.Do(apitest.Request{Method: "GET", Path: path + bad, Invalid: true})
+		if got := fieldsOf(t, res); res.Status != 400 || len(got) != 1 {
+			t.Errorf("GET %s: %d %v, want 400 naming the parameter", bad, res.Status, got)
+		}
 	}
 }

@@ -323,9 +323,14 @@ func (s *Server) handleListRounds(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	rs, next, err := keyPage(c, rs, func(r *round.Round) string { return r.ID }, 100, 500)
+	if err != nil {
+		return err
+	}
 	out := struct {
 		Rounds []roundResponse `json:"rounds"`
-	}{Rounds: make([]roundResponse, len(rs))}
+		Next   string          `json:"next,omitempty"`
+	}{Rounds: make([]roundResponse, len(rs)), Next: next}
 	for i := range rs {
 		out.Rounds[i] = toRoundResponse(&rs[i])
 	}
@@ -619,13 +624,25 @@ type answerVersionResponse struct {
 }
 
 func (s *Server) handleAnswerHistory(c *echo.Context) error {
-	h, err := s.rounds.History(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"))
+	limit, err := queryLimit(c, 50, 200)
+	if err != nil {
+		return err
+	}
+	after, err := round.ParseVersionCursor(c.QueryParam("after"))
+	if err != nil {
+		return err
+	}
+	h, next, err := s.rounds.History(c.Request().Context(), principal(c), c.Param("round"), c.Param("country"), c.Param("indicator"), after, limit)
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Versions []answerVersionResponse `json:"versions"`
+		Next     string                  `json:"next,omitempty"`
 	}{Versions: make([]answerVersionResponse, len(h))}
+	if next != nil {
+		out.Next = next.String()
+	}
 	for i := range h {
 		out.Versions[i] = answerVersionResponse{Version: h[i].Version, Action: h[i].Action, Actor: h[i].Actor,
 			RequestID: h[i].RequestID, Reason: h[i].Reason, Answer: toAnswerResponse(&h[i].Answer)}

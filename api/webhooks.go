@@ -36,6 +36,7 @@ type webhookResponse struct {
 
 type webhookListResponse struct {
 	Webhooks []webhookResponse `json:"webhooks"`
+	Next     string            `json:"next,omitempty"`
 }
 
 type deliveryAttemptResponse struct {
@@ -83,7 +84,11 @@ func (s *Server) handleListWebhooks(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := webhookListResponse{Webhooks: make([]webhookResponse, len(ws))}
+	ws, next, err := keyPage(c, ws, func(w *notify.Webhook) string { return creationKey(w.CreatedAt, w.ID) }, 100, 500)
+	if err != nil {
+		return err
+	}
+	resp := webhookListResponse{Webhooks: make([]webhookResponse, len(ws)), Next: next}
 	for i, w := range ws {
 		resp.Webhooks[i] = toWebhookResponse(w)
 	}

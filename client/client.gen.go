@@ -862,6 +862,10 @@ type AnswerDiff struct {
 
 // AnswerHistory defines model for AnswerHistory.
 type AnswerHistory struct {
+	// Next The cursor to pass as `after` for the older versions; absent after version 1.
+	//
+	// Example: 12.4071
+	Next     *string `json:"next,omitempty"`
 	Versions []struct {
 		Action string  `json:"action"`
 		Actor  *string `json:"actor,omitempty"`
@@ -1112,6 +1116,9 @@ type CommentInput struct {
 // CommentList defines model for CommentList.
 type CommentList struct {
 	Comments []Comment `json:"comments"`
+
+	// Next The comment id to pass as `after`; absent after the last page.
+	Next *int64 `json:"next,omitempty"`
 }
 
 // Condition Skip logic, in exactly one form: `indicator` with `in` (applies when that indicator is answered with one of those options), `all_of` or `any_of`.
@@ -1277,7 +1284,10 @@ type Errata struct {
 		} `json:"scores"`
 		ToRevision int64 `json:"to_revision"`
 	} `json:"errata"`
-	Round string `json:"round"`
+
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next  *string `json:"next,omitempty"`
+	Round string  `json:"round"`
 }
 
 // Exclusion defines model for Exclusion.
@@ -1664,6 +1674,8 @@ type PublicRound struct {
 
 // PublicRoundList defines model for PublicRoundList.
 type PublicRoundList struct {
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next   *string       `json:"next,omitempty"`
 	Rounds []PublicRound `json:"rounds"`
 }
 
@@ -1847,6 +1859,8 @@ type QuestionnaireInput struct {
 
 // QuestionnaireList defines model for QuestionnaireList.
 type QuestionnaireList struct {
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next           *string         `json:"next,omitempty"`
 	Questionnaires []Questionnaire `json:"questionnaires"`
 }
 
@@ -1949,6 +1963,8 @@ type QuestionnaireVersionInput struct {
 
 // QuestionnaireVersionList defines model for QuestionnaireVersionList.
 type QuestionnaireVersionList struct {
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next     *string                       `json:"next,omitempty"`
 	Versions []QuestionnaireVersionSummary `json:"versions"`
 }
 
@@ -2157,6 +2173,8 @@ type RoundInput struct {
 
 // RoundList defines model for RoundList.
 type RoundList struct {
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next   *string `json:"next,omitempty"`
 	Rounds []Round `json:"rounds"`
 }
 
@@ -2798,6 +2816,8 @@ type WebhookInput struct {
 
 // WebhookList defines model for WebhookList.
 type WebhookList struct {
+	// Next The cursor to pass as `after` for the next page; absent after the last page.
+	Next     *string   `json:"next,omitempty"`
 	Webhooks []Webhook `json:"webhooks"`
 }
 
@@ -2824,6 +2844,12 @@ type IfNoneMatch = string
 
 // Indicator defines model for Indicator.
 type Indicator = string
+
+// PageAfter defines model for PageAfter.
+type PageAfter = string
+
+// PageLimit defines model for PageLimit.
+type PageLimit = int64
 
 // Revision defines model for Revision.
 type Revision = int32
@@ -2920,6 +2946,12 @@ type MyTasksParams struct {
 
 // PublicRoundsParams defines parameters for PublicRounds.
 type PublicRoundsParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
 	// IfNoneMatch An ETag of an earlier answer; 304 when it is still current.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
@@ -2938,6 +2970,12 @@ type PublicAnswersParams struct {
 
 // PublicErrataParams defines parameters for PublicErrata.
 type PublicErrataParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
 	// IfNoneMatch An ETag of an earlier answer; 304 when it is still current.
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
@@ -2975,6 +3013,15 @@ type PublicSeriesParams struct {
 	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
+// ListQuestionnairesParams defines parameters for ListQuestionnaires.
+type ListQuestionnairesParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // DiffQuestionnaireVersionsParams defines parameters for DiffQuestionnaireVersions.
 type DiffQuestionnaireVersionsParams struct {
 	// From The older version's label.
@@ -2994,6 +3041,15 @@ type ImportQuestionnaireVersionParams struct {
 
 	// Publish Publish the version at once.
 	Publish *bool `form:"publish,omitempty" json:"publish,omitempty"`
+}
+
+// ListQuestionnaireVersionsParams defines parameters for ListQuestionnaireVersions.
+type ListQuestionnaireVersionsParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetQuestionnaireVersionParams defines parameters for GetQuestionnaireVersion.
@@ -3018,6 +3074,15 @@ type ExportQuestionnaireVersionParams struct {
 type PublishQuestionnaireVersionParams struct {
 	// IfMatch The ETag of the version read, e.g. "3". Required; 428 without it, 412 when stale.
 	IfMatch IfMatch `json:"If-Match"`
+}
+
+// ListRoundsParams defines parameters for ListRounds.
+type ListRoundsParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // UpdateRoundParams defines parameters for UpdateRound.
@@ -3058,6 +3123,15 @@ type AdjudicateAnswerParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListCommentsParams defines parameters for ListComments.
+type ListCommentsParams struct {
+	// After The comment id `next` of the previous page.
+	After *int64 `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Comments per page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // AddCommentParams defines parameters for AddComment.
 type AddCommentParams struct {
 	// IdempotencyKey A key chosen by the client (at most 200 characters) to make a retry safe: a retry with the same key and body replays the first response; the same key with another body is refused with 422. Keys are kept for a day, across instances.
@@ -3089,6 +3163,15 @@ type DisputeAnswerParams struct {
 
 	// IdempotencyKey A key chosen by the client (at most 200 characters) to make a retry safe: a retry with the same key and body replays the first response; the same key with another body is refused with 422. Keys are kept for a day, across instances.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AnswerHistoryParams defines parameters for AnswerHistory.
+type AnswerHistoryParams struct {
+	// After The cursor `next` of the previous page (`<version>.<log position>`); 400 when it names no version of this answer.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Versions per page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // OverrideScoreParams defines parameters for OverrideScore.
@@ -3164,6 +3247,15 @@ type SheetTimelineParams struct {
 
 	// Limit Items per page (at least).
 	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RoundErrataParams defines parameters for RoundErrata.
+type RoundErrataParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ExportRoundParams defines parameters for ExportRound.
@@ -3242,6 +3334,15 @@ type EnableUserParams struct {
 type ResetPasswordParams struct {
 	// IfMatch The ETag of the user as last read, e.g. "3" (W/"3" is accepted too). Missing: 428; stale: 412.
 	IfMatch string `json:"If-Match"`
+}
+
+// ListWebhooksParams defines parameters for ListWebhooks.
+type ListWebhooksParams struct {
+	// After The `next` of the previous page (the key of its last item); absent for the first page.
+	After *PageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Limit Items per page.
+	Limit *PageLimit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
@@ -4512,7 +4613,7 @@ type ClientInterface interface {
 
 	// PublicRounds Published rounds
 	//
-	// No token. Only published rounds are listed. Not paged: a published round a year or so.
+	// No token. Only published rounds are listed, by id. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/public/rounds (the `PublicRounds` operationId).
 	PublicRounds(ctx context.Context, params *PublicRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4533,7 +4634,7 @@ type ClientInterface interface {
 
 	// PublicErrata The errata changelog of a published round
 	//
-	// No token. Not paged: errata are rare corrections of a published round.
+	// No token. By country and revision. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/public/rounds/{round}/errata (the `PublicErrata` operationId).
 	PublicErrata(ctx context.Context, round RoundID, params *PublicErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4561,10 +4662,10 @@ type ClientInterface interface {
 
 	// ListQuestionnaires List questionnaires
 	//
-	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
+	// Every questionnaire, by code. Any signed-in user may read them. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
-	ListQuestionnaires(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListQuestionnaires(ctx context.Context, params *ListQuestionnairesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateQuestionnaireWithBody Create a questionnaire
 	//
@@ -4618,10 +4719,10 @@ type ClientInterface interface {
 
 	// ListQuestionnaireVersions List a questionnaire's versions
 	//
-	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
+	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
-	ListQuestionnaireVersions(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListQuestionnaireVersions(ctx context.Context, code string, params *ListQuestionnaireVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateQuestionnaireVersionWithBody Start a draft version
 	//
@@ -4707,10 +4808,10 @@ type ClientInterface interface {
 
 	// ListRounds List the rounds the caller may see
 	//
-	// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+	// Admins and global coordinators see every round; others the rounds they hold an assignment in, by id. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/rounds (the `ListRounds` operationId).
-	ListRounds(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListRounds(ctx context.Context, params *ListRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRoundWithBody Create a draft round over a published questionnaire version
 	//
@@ -4855,10 +4956,10 @@ type ClientInterface interface {
 
 	// ListComments The answer's comment thread
 	//
-	// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+	// The comment thread of one answer, oldest first, with replies pointing at their parent (which may be on an earlier page), a page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
-	ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddCommentWithBody Comment on an answer, or reply to a comment
 	//
@@ -4928,12 +5029,12 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/dispute (the `DisputeAnswer` operationId).
 	DisputeAnswer(ctx context.Context, round RoundID, country Country, indicator Indicator, params *DisputeAnswerParams, body DisputeAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AnswerHistory Every saved version of an answer, oldest first
+	// AnswerHistory Every saved version of an answer, newest first
 	//
-	// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
+	// Every saved version of the answer with who saved it, why and in which request, newest first, a page at a time (every version is kept, nothing is dropped). Pass `next` as `after` for the older versions. A page costs one read per version however long the history is: each version records where its predecessor was written, so the cursor carries that position.
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
-	AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OverrideScoreWithBody Override an answer's score, or withdraw the override
 	//
@@ -5119,10 +5220,10 @@ type ClientInterface interface {
 
 	// RoundErrata The round's errata changelog
 	//
-	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
+	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
-	RoundErrata(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RoundErrata(ctx context.Context, round RoundID, params *RoundErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExportRound Export a round for researchers
 	//
@@ -5283,10 +5384,10 @@ type ClientInterface interface {
 
 	// ListWebhooks List webhooks
 	//
-	// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
+	// Every configured webhook, oldest first, without its secret. Admins only. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
-	ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateWebhookWithBody Create a webhook
 	//
@@ -5679,7 +5780,7 @@ func (c *Client) MyTasks(ctx context.Context, params *MyTasksParams, reqEditors 
 
 // PublicRounds Published rounds
 //
-// No token. Only published rounds are listed. Not paged: a published round a year or so.
+// No token. Only published rounds are listed, by id. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/public/rounds (the `PublicRounds` operationId).
 func (c *Client) PublicRounds(ctx context.Context, params *PublicRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5730,7 +5831,7 @@ func (c *Client) PublicAnswers(ctx context.Context, round RoundID, country Count
 
 // PublicErrata The errata changelog of a published round
 //
-// No token. Not paged: errata are rare corrections of a published round.
+// No token. By country and revision. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/public/rounds/{round}/errata (the `PublicErrata` operationId).
 func (c *Client) PublicErrata(ctx context.Context, round RoundID, params *PublicErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5798,11 +5899,11 @@ func (c *Client) PublicSeries(ctx context.Context, params *PublicSeriesParams, r
 
 // ListQuestionnaires List questionnaires
 //
-// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
+// Every questionnaire, by code. Any signed-in user may read them. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
-func (c *Client) ListQuestionnaires(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListQuestionnairesRequest(c.Server)
+func (c *Client) ListQuestionnaires(ctx context.Context, params *ListQuestionnairesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuestionnairesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5925,11 +6026,11 @@ func (c *Client) ImportQuestionnaireVersion(ctx context.Context, code string, pa
 
 // ListQuestionnaireVersions List a questionnaire's versions
 //
-// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
+// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
-func (c *Client) ListQuestionnaireVersions(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListQuestionnaireVersionsRequest(c.Server, code)
+func (c *Client) ListQuestionnaireVersions(ctx context.Context, code string, params *ListQuestionnaireVersionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuestionnaireVersionsRequest(c.Server, code, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6124,11 +6225,11 @@ func (c *Client) ValidateQuestionnaireVersion(ctx context.Context, code string, 
 
 // ListRounds List the rounds the caller may see
 //
-// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+// Admins and global coordinators see every round; others the rounds they hold an assignment in, by id. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/rounds (the `ListRounds` operationId).
-func (c *Client) ListRounds(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListRoundsRequest(c.Server)
+func (c *Client) ListRounds(ctx context.Context, params *ListRoundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRoundsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6452,11 +6553,11 @@ func (c *Client) AdjudicateAnswer(ctx context.Context, round RoundID, country Co
 
 // ListComments The answer's comment thread
 //
-// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+// The comment thread of one answer, oldest first, with replies pointing at their parent (which may be on an earlier page), a page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
-func (c *Client) ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListCommentsRequest(c.Server, round, country, indicator)
+func (c *Client) ListComments(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCommentsRequest(c.Server, round, country, indicator, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6615,13 +6716,13 @@ func (c *Client) DisputeAnswer(ctx context.Context, round RoundID, country Count
 	return c.Client.Do(req)
 }
 
-// AnswerHistory Every saved version of an answer, oldest first
+// AnswerHistory Every saved version of an answer, newest first
 //
-// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
+// Every saved version of the answer with who saved it, why and in which request, newest first, a page at a time (every version is kept, nothing is dropped). Pass `next` as `after` for the older versions. A page costs one read per version however long the history is: each version records where its predecessor was written, so the cursor carries that position.
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
-func (c *Client) AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnswerHistoryRequest(c.Server, round, country, indicator)
+func (c *Client) AnswerHistory(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerHistoryRequest(c.Server, round, country, indicator, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7036,11 +7137,11 @@ func (c *Client) RoundDashboard(ctx context.Context, round RoundID, reqEditors .
 
 // RoundErrata The round's errata changelog
 //
-// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
+// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
-func (c *Client) RoundErrata(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRoundErrataRequest(c.Server, round)
+func (c *Client) RoundErrata(ctx context.Context, round RoundID, params *RoundErrataParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRoundErrataRequest(c.Server, round, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7400,11 +7501,11 @@ func (c *Client) ResetPassword(ctx context.Context, id string, params *ResetPass
 
 // ListWebhooks List webhooks
 //
-// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
+// Every configured webhook, oldest first, without its secret. Admins only. A page at a time: pass `next` as `after` for the next page.
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
-func (c *Client) ListWebhooks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListWebhooksRequest(c.Server)
+func (c *Client) ListWebhooks(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWebhooksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8142,6 +8243,45 @@ func NewPublicRoundsRequest(server string, params *PublicRoundsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
@@ -8294,6 +8434,45 @@ func NewPublicErrataRequest(server string, round RoundID, params *PublicErrataPa
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -8602,7 +8781,7 @@ func NewPublicSeriesRequest(server string, params *PublicSeriesParams) (*http.Re
 }
 
 // NewListQuestionnairesRequest constructs an http.Request for the ListQuestionnaires method
-func NewListQuestionnairesRequest(server string) (*http.Request, error) {
+func NewListQuestionnairesRequest(server string, params *ListQuestionnairesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8618,6 +8797,45 @@ func NewListQuestionnairesRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -8866,7 +9084,7 @@ func NewImportQuestionnaireVersionRequestWithBody(server string, code string, pa
 }
 
 // NewListQuestionnaireVersionsRequest constructs an http.Request for the ListQuestionnaireVersions method
-func NewListQuestionnaireVersionsRequest(server string, code string) (*http.Request, error) {
+func NewListQuestionnaireVersionsRequest(server string, code string, params *ListQuestionnaireVersionsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -8889,6 +9107,45 @@ func NewListQuestionnaireVersionsRequest(server string, code string) (*http.Requ
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -9299,7 +9556,7 @@ func NewValidateQuestionnaireVersionRequest(server string, code string, version 
 }
 
 // NewListRoundsRequest constructs an http.Request for the ListRounds method
-func NewListRoundsRequest(server string) (*http.Request, error) {
+func NewListRoundsRequest(server string, params *ListRoundsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -9315,6 +9572,45 @@ func NewListRoundsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -9976,7 +10272,7 @@ func NewAdjudicateAnswerRequestWithBody(server string, round RoundID, country Co
 }
 
 // NewListCommentsRequest constructs an http.Request for the ListComments method
-func NewListCommentsRequest(server string, round RoundID, country Country, indicator Indicator) (*http.Request, error) {
+func NewListCommentsRequest(server string, round RoundID, country Country, indicator Indicator, params *ListCommentsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -10013,6 +10309,45 @@ func NewListCommentsRequest(server string, round RoundID, country Country, indic
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -10408,7 +10743,7 @@ func NewDisputeAnswerRequestWithBody(server string, round RoundID, country Count
 }
 
 // NewAnswerHistoryRequest constructs an http.Request for the AnswerHistory method
-func NewAnswerHistoryRequest(server string, round RoundID, country Country, indicator Indicator) (*http.Request, error) {
+func NewAnswerHistoryRequest(server string, round RoundID, country Country, indicator Indicator, params *AnswerHistoryParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -10445,6 +10780,45 @@ func NewAnswerHistoryRequest(server string, round RoundID, country Country, indi
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -11432,7 +11806,7 @@ func NewRoundDashboardRequest(server string, round RoundID) (*http.Request, erro
 }
 
 // NewRoundErrataRequest constructs an http.Request for the RoundErrata method
-func NewRoundErrataRequest(server string, round RoundID) (*http.Request, error) {
+func NewRoundErrataRequest(server string, round RoundID, params *RoundErrataParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -11455,6 +11829,45 @@ func NewRoundErrataRequest(server string, round RoundID) (*http.Request, error) 
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -12253,7 +12666,7 @@ func NewResetPasswordRequestWithBody(server string, id string, params *ResetPass
 }
 
 // NewListWebhooksRequest constructs an http.Request for the ListWebhooks method
-func NewListWebhooksRequest(server string) (*http.Request, error) {
+func NewListWebhooksRequest(server string, params *ListWebhooksParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -12269,6 +12682,45 @@ func NewListWebhooksRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -12652,7 +13104,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublicRoundsWithResponse Published rounds
 	//
-	// No token. Only published rounds are listed. Not paged: a published round a year or so.
+	// No token. Only published rounds are listed, by id. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12679,7 +13131,7 @@ type ClientWithResponsesInterface interface {
 
 	// PublicErrataWithResponse The errata changelog of a published round
 	//
-	// No token. Not paged: errata are rare corrections of a published round.
+	// No token. By country and revision. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -12715,12 +13167,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListQuestionnairesWithResponse List questionnaires
 	//
-	// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
+	// Every questionnaire, by code. Any signed-in user may read them. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
-	ListQuestionnairesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListQuestionnairesResponse, error)
+	ListQuestionnairesWithResponse(ctx context.Context, params *ListQuestionnairesParams, reqEditors ...RequestEditorFn) (*ListQuestionnairesResponse, error)
 
 	// CreateQuestionnaireWithBodyWithResponse Create a questionnaire
 	//
@@ -12778,12 +13230,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListQuestionnaireVersionsWithResponse List a questionnaire's versions
 	//
-	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
+	// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
-	ListQuestionnaireVersionsWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*ListQuestionnaireVersionsResponse, error)
+	ListQuestionnaireVersionsWithResponse(ctx context.Context, code string, params *ListQuestionnaireVersionsParams, reqEditors ...RequestEditorFn) (*ListQuestionnaireVersionsResponse, error)
 
 	// CreateQuestionnaireVersionWithBodyWithResponse Start a draft version
 	//
@@ -12877,12 +13329,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListRoundsWithResponse List the rounds the caller may see
 	//
-	// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+	// Admins and global coordinators see every round; others the rounds they hold an assignment in, by id. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds (the `ListRounds` operationId).
-	ListRoundsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRoundsResponse, error)
+	ListRoundsWithResponse(ctx context.Context, params *ListRoundsParams, reqEditors ...RequestEditorFn) (*ListRoundsResponse, error)
 
 	// CreateRoundWithBodyWithResponse Create a draft round over a published questionnaire version
 	//
@@ -13039,12 +13491,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListCommentsWithResponse The answer's comment thread
 	//
-	// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+	// The comment thread of one answer, oldest first, with replies pointing at their parent (which may be on an earlier page), a page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
-	ListCommentsWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error)
+	ListCommentsWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error)
 
 	// AddCommentWithBodyWithResponse Comment on an answer, or reply to a comment
 	//
@@ -13118,14 +13570,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/rounds/{round}/countries/{country}/answers/{indicator}/dispute (the `DisputeAnswer` operationId).
 	DisputeAnswerWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *DisputeAnswerParams, body DisputeAnswerJSONRequestBody, reqEditors ...RequestEditorFn) (*DisputeAnswerResponse, error)
 
-	// AnswerHistoryWithResponse Every saved version of an answer, oldest first
+	// AnswerHistoryWithResponse Every saved version of an answer, newest first
 	//
-	// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
+	// Every saved version of the answer with who saved it, why and in which request, newest first, a page at a time (every version is kept, nothing is dropped). Pass `next` as `after` for the older versions. A page costs one read per version however long the history is: each version records where its predecessor was written, so the cursor carries that position.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
-	AnswerHistoryWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*AnswerHistoryResponse, error)
+	AnswerHistoryWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerHistoryParams, reqEditors ...RequestEditorFn) (*AnswerHistoryResponse, error)
 
 	// OverrideScoreWithBodyWithResponse Override an answer's score, or withdraw the override
 	//
@@ -13327,12 +13779,12 @@ type ClientWithResponsesInterface interface {
 
 	// RoundErrataWithResponse The round's errata changelog
 	//
-	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
+	// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
-	RoundErrataWithResponse(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*RoundErrataResponse, error)
+	RoundErrataWithResponse(ctx context.Context, round RoundID, params *RoundErrataParams, reqEditors ...RequestEditorFn) (*RoundErrataResponse, error)
 
 	// ExportRoundWithResponse Export a round for researchers
 	//
@@ -13509,12 +13961,12 @@ type ClientWithResponsesInterface interface {
 
 	// ListWebhooksWithResponse List webhooks
 	//
-	// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
+	// Every configured webhook, oldest first, without its secret. Admins only. A page at a time: pass `next` as `after` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
-	ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
+	ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error)
 
 	// CreateWebhookWithBodyWithResponse Create a webhook
 	//
@@ -28795,7 +29247,7 @@ func (c *ClientWithResponses) MyTasksWithResponse(ctx context.Context, params *M
 
 // PublicRoundsWithResponse Published rounds
 //
-// No token. Only published rounds are listed. Not paged: a published round a year or so.
+// No token. Only published rounds are listed, by id. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28840,7 +29292,7 @@ func (c *ClientWithResponses) PublicAnswersWithResponse(ctx context.Context, rou
 
 // PublicErrataWithResponse The errata changelog of a published round
 //
-// No token. Not paged: errata are rare corrections of a published round.
+// No token. By country and revision. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -28900,13 +29352,13 @@ func (c *ClientWithResponses) PublicSeriesWithResponse(ctx context.Context, para
 
 // ListQuestionnairesWithResponse List questionnaires
 //
-// Every questionnaire, by code. Any signed-in user may read them; an index has a handful, so there is no paging. Not paged: an organisation keeps a few instruments.
+// Every questionnaire, by code. Any signed-in user may read them. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/questionnaires (the `ListQuestionnaires` operationId).
-func (c *ClientWithResponses) ListQuestionnairesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListQuestionnairesResponse, error) {
-	rsp, err := c.ListQuestionnaires(ctx, reqEditors...)
+func (c *ClientWithResponses) ListQuestionnairesWithResponse(ctx context.Context, params *ListQuestionnairesParams, reqEditors ...RequestEditorFn) (*ListQuestionnairesResponse, error) {
+	rsp, err := c.ListQuestionnaires(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -29005,13 +29457,13 @@ func (c *ClientWithResponses) ImportQuestionnaireVersionWithResponse(ctx context
 
 // ListQuestionnaireVersionsWithResponse List a questionnaire's versions
 //
-// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. Not paged: an instrument gets a version or two a year.
+// Oldest first, without their definitions. Drafts are listed to questionnaire editors only. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/questionnaires/{code}/versions (the `ListQuestionnaireVersions` operationId).
-func (c *ClientWithResponses) ListQuestionnaireVersionsWithResponse(ctx context.Context, code string, reqEditors ...RequestEditorFn) (*ListQuestionnaireVersionsResponse, error) {
-	rsp, err := c.ListQuestionnaireVersions(ctx, code, reqEditors...)
+func (c *ClientWithResponses) ListQuestionnaireVersionsWithResponse(ctx context.Context, code string, params *ListQuestionnaireVersionsParams, reqEditors ...RequestEditorFn) (*ListQuestionnaireVersionsResponse, error) {
+	rsp, err := c.ListQuestionnaireVersions(ctx, code, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -29170,13 +29622,13 @@ func (c *ClientWithResponses) ValidateQuestionnaireVersionWithResponse(ctx conte
 
 // ListRoundsWithResponse List the rounds the caller may see
 //
-// Admins and global coordinators see every round; others the rounds they hold an assignment in. Not paged: an index runs a few rounds a year, so the list stays short.
+// Admins and global coordinators see every round; others the rounds they hold an assignment in, by id. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds (the `ListRounds` operationId).
-func (c *ClientWithResponses) ListRoundsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListRoundsResponse, error) {
-	rsp, err := c.ListRounds(ctx, reqEditors...)
+func (c *ClientWithResponses) ListRoundsWithResponse(ctx context.Context, params *ListRoundsParams, reqEditors ...RequestEditorFn) (*ListRoundsResponse, error) {
+	rsp, err := c.ListRounds(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -29440,13 +29892,13 @@ func (c *ClientWithResponses) AdjudicateAnswerWithResponse(ctx context.Context, 
 
 // ListCommentsWithResponse The answer's comment thread
 //
-// The comment thread of one answer, oldest first, with replies pointing at their parent. Not paged: one answer's discussion.
+// The comment thread of one answer, oldest first, with replies pointing at their parent (which may be on an earlier page), a page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/comments (the `ListComments` operationId).
-func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error) {
-	rsp, err := c.ListComments(ctx, round, country, indicator, reqEditors...)
+func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *ListCommentsParams, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error) {
+	rsp, err := c.ListComments(ctx, round, country, indicator, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -29573,15 +30025,15 @@ func (c *ClientWithResponses) DisputeAnswerWithResponse(ctx context.Context, rou
 	return ParseDisputeAnswerResponse(rsp)
 }
 
-// AnswerHistoryWithResponse Every saved version of an answer, oldest first
+// AnswerHistoryWithResponse Every saved version of an answer, newest first
 //
-// Every saved version of the answer with who saved it, why and in which request. Not paged: one answer's versions in one round, a handful in practice (every version is kept, nothing is dropped).
+// Every saved version of the answer with who saved it, why and in which request, newest first, a page at a time (every version is kept, nothing is dropped). Pass `next` as `after` for the older versions. A page costs one read per version however long the history is: each version records where its predecessor was written, so the cursor carries that position.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds/{round}/countries/{country}/answers/{indicator}/history (the `AnswerHistory` operationId).
-func (c *ClientWithResponses) AnswerHistoryWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, reqEditors ...RequestEditorFn) (*AnswerHistoryResponse, error) {
-	rsp, err := c.AnswerHistory(ctx, round, country, indicator, reqEditors...)
+func (c *ClientWithResponses) AnswerHistoryWithResponse(ctx context.Context, round RoundID, country Country, indicator Indicator, params *AnswerHistoryParams, reqEditors ...RequestEditorFn) (*AnswerHistoryResponse, error) {
+	rsp, err := c.AnswerHistory(ctx, round, country, indicator, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -29920,13 +30372,13 @@ func (c *ClientWithResponses) RoundDashboardWithResponse(ctx context.Context, ro
 
 // RoundErrataWithResponse The round's errata changelog
 //
-// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. Not paged: errata are rare corrections of a published round.
+// Coordinators. Every new revision of a sheet against the one before it: the reopen's reason and date, the answers that changed and the score changes they caused. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/rounds/{round}/errata (the `RoundErrata` operationId).
-func (c *ClientWithResponses) RoundErrataWithResponse(ctx context.Context, round RoundID, reqEditors ...RequestEditorFn) (*RoundErrataResponse, error) {
-	rsp, err := c.RoundErrata(ctx, round, reqEditors...)
+func (c *ClientWithResponses) RoundErrataWithResponse(ctx context.Context, round RoundID, params *RoundErrataParams, reqEditors ...RequestEditorFn) (*RoundErrataResponse, error) {
+	rsp, err := c.RoundErrata(ctx, round, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -30222,13 +30674,13 @@ func (c *ClientWithResponses) ResetPasswordWithResponse(ctx context.Context, id 
 
 // ListWebhooksWithResponse List webhooks
 //
-// Every configured webhook, oldest first, without its secret. Admins only. Not paged: a few receivers per deployment.
+// Every configured webhook, oldest first, without its secret. Admins only. A page at a time: pass `next` as `after` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/webhooks (the `ListWebhooks` operationId).
-func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error) {
-	rsp, err := c.ListWebhooks(ctx, reqEditors...)
+func (c *ClientWithResponses) ListWebhooksWithResponse(ctx context.Context, params *ListWebhooksParams, reqEditors ...RequestEditorFn) (*ListWebhooksResponse, error) {
+	rsp, err := c.ListWebhooks(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/expertsurvey/expertsurvey/auth"
 	"github.com/expertsurvey/expertsurvey/questionnaire"
@@ -197,15 +199,45 @@ type AnswerVersion struct {
 	Reason string
 }
 
-// History lists every saved version of an answer, oldest first.
-func (s *Service) History(ctx context.Context, p auth.Principal, roundID, country, indicator string) ([]AnswerVersion, error) {
+// VersionCursor is where a page of an answer's history begins: version Version, written by the
+// log entry at position At. Versions are linked backwards (each names its predecessor's
+// position), so a page can only start from a position already known: the newest version's, or
+// the one the previous page ended at. Its text form is "<version>.<position>".
+type VersionCursor struct {
+	Version int
+	At      int64
+}
+
+func (c VersionCursor) String() string {
+	return strconv.Itoa(c.Version) + "." + strconv.FormatInt(c.At, 10)
+}
+
+// ParseVersionCursor reads the text form of a VersionCursor; the zero cursor (the newest
+// version) is the empty text.
+func ParseVersionCursor(s string) (VersionCursor, error) {
+	if s == "" {
+		return VersionCursor{}, nil
+	}
+	v, at, ok := strings.Cut(s, ".")
+	version, err1 := strconv.Atoi(v)
+	pos, err2 := strconv.ParseInt(at, 10, 64)
+	if !ok || err1 != nil || err2 != nil || version < 1 || pos < 1 {
+		return VersionCursor{}, &ValidationError{Problems: []FieldError{{"after", "must be the next of the previous page of this history"}}}
+	}
+	return VersionCursor{Version: version, At: pos}, nil
+}
+
+// History lists the saved versions of an answer newest first, a page of at most limit from
+// after (the zero cursor: the newest version), and the cursor of the next page (nil after the
+// oldest version). A page costs one log entry read per version, whatever the answer's age.
+func (s *Service) History(ctx context.Context, p auth.Principal, roundID, country, indicator string, after VersionCursor, limit int) ([]AnswerVersion, *VersionCursor, error) {
 	view, err := s.Answer(ctx, p, roundID, country, indicator)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	versions, err := Versions(ctx, s.sheets, roundID, country, &view.Answer)
+	versions, next, err := VersionsFrom(ctx, s.sheets, roundID, country, &view.Answer, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make([]AnswerVersion, len(versions))
 	for i, ver := range versions {
@@ -219,7 +251,7 @@ func (s *Service) History(ctx context.Context, p auth.Principal, roundID, countr
 		v.Answer.UpdatedBy = v.Actor
 		out[i] = v
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // Version is one version of an answer as its log entry wrote it.
@@ -228,22 +260,43 @@ type Version struct {
 	Entry  Entry
 }
 
-// Versions reads back every version of answer a, oldest first, by following the chain of log
-// positions from the newest (a.At) through each version's predecessor (Prev): one entry read
-// per version, nothing kept per answer beyond two positions.
+// Versions reads back every version of answer a, oldest first (see VersionsFrom).
 func Versions(ctx context.Context, sheets SheetStore, roundID, country string, a *Answer) ([]Version, error) {
-	out := make([]Version, 0, a.Version)
-	for at, v := a.At, a.Version; at > 0 && v > 0; v-- {
+	out, _, err := VersionsFrom(ctx, sheets, roundID, country, a, VersionCursor{}, a.Version)
+	slices.Reverse(out)
+	return out, err
+}
+
+// VersionsFrom reads back up to limit versions of answer a, newest first, from the version
+// named by from (the zero cursor: a itself), by following the chain of log positions through
+// each version's predecessor (Prev): one entry read per version, nothing kept per answer beyond
+// two positions. It returns the cursor of the next older version, nil after version 1. A cursor
+// that names no version of a (a later version, or a position whose entry does not hold this
+// answer) is a ValidationError on "after".
+func VersionsFrom(ctx context.Context, sheets SheetStore, roundID, country string, a *Answer, from VersionCursor, limit int) ([]Version, *VersionCursor, error) {
+	at, v := a.At, a.Version
+	if from != (VersionCursor{}) {
+		// Positions grow with versions: an older version was written before the newest one.
+		if from.Version > a.Version || from.At > a.At || (from.Version == a.Version) != (from.At == a.At) {
+			return nil, nil, &ValidationError{Problems: []FieldError{{"after", "names no version of this answer"}}}
+		}
+		at, v = from.At, from.Version
+	}
+	out := make([]Version, 0, min(limit, v))
+	for ; at > 0 && v > 0 && len(out) < limit; v-- {
 		entries, err := sheets.SheetEntries(ctx, roundID, country, []int64{at})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		i := -1
 		if len(entries) == 1 {
 			i = slices.IndexFunc(entries[0].Change.Answers, func(ea Answer) bool { return ea.Indicator == a.Indicator })
 		}
 		if i < 0 {
-			return nil, fmt.Errorf("sheet %s: log entry %d holds no version of %s", SheetID(roundID, country), at, a.Indicator)
+			if from != (VersionCursor{}) && len(out) == 0 {
+				return nil, nil, &ValidationError{Problems: []FieldError{{"after", "names no version of this answer"}}}
+			}
+			return nil, nil, fmt.Errorf("sheet %s: log entry %d holds no version of %s", SheetID(roundID, country), at, a.Indicator)
 		}
 		e := entries[0]
 		ea := e.Change.Answers[i]
@@ -251,8 +304,10 @@ func Versions(ctx context.Context, sheets SheetStore, roundID, country string, a
 		out = append(out, Version{Answer: ea, Entry: e})
 		at = ea.Prev
 	}
-	slices.Reverse(out)
-	return out, nil
+	if at > 0 && v > 0 {
+		return out, &VersionCursor{Version: v, At: at}, nil
+	}
+	return out, nil, nil
 }
 
 // FieldChange is one difference between two states of an answer.
@@ -264,21 +319,27 @@ type FieldChange struct {
 
 // DiffVersions compares two saved versions of an answer.
 func (s *Service) DiffVersions(ctx context.Context, p auth.Principal, roundID, country, indicator string, from, to int) ([]FieldChange, error) {
-	h, err := s.History(ctx, p, roundID, country, indicator)
+	view, err := s.Answer(ctx, p, roundID, country, indicator)
 	if err != nil {
 		return nil, err
 	}
+	latest := view.Answer.Version
 	var problems []FieldError
-	if from < 1 || from > len(h) {
-		problems = append(problems, FieldError{"from", fmt.Sprintf("must be a version between 1 and %d", len(h))})
+	if from < 1 || from > latest {
+		problems = append(problems, FieldError{"from", fmt.Sprintf("must be a version between 1 and %d", latest)})
 	}
-	if to < 1 || to > len(h) {
-		problems = append(problems, FieldError{"to", fmt.Sprintf("must be a version between 1 and %d", len(h))})
+	if to < 1 || to > latest {
+		problems = append(problems, FieldError{"to", fmt.Sprintf("must be a version between 1 and %d", latest)})
 	}
 	if len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
-	return diffAnswers(h[from-1].Answer, h[to-1].Answer), nil
+	// Read back from the newest version to the older of the two, no further.
+	h, _, err := VersionsFrom(ctx, s.sheets, roundID, country, &view.Answer, VersionCursor{}, latest-min(from, to)+1)
+	if err != nil {
+		return nil, err
+	}
+	return diffAnswers(h[latest-from].Answer, h[latest-to].Answer), nil
 }
 
 func diffAnswers(a, b Answer) []FieldChange {

@@ -350,9 +350,9 @@ func TestHistoryAndDiff(t *testing.T) {
 	f.save(t, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "full"})
 	f.save(t, expertAT, "r1", "AT", "LMM_2", round.AnswerInput{Option: "yes"})
 	f.save(t, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "partial", Comment: "Amended", Sources: []round.Source{lawSource}})
-	h, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1")
-	if err != nil || len(h) != 2 || h[0].Answer.Option != "full" || h[1].Answer.Option != "partial" || h[1].Actor != "u_test" {
-		t.Fatalf("history %+v %v", h, err)
+	h, next, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1", round.VersionCursor{}, 50)
+	if err != nil || next != nil || len(h) != 2 || h[1].Answer.Option != "full" || h[0].Answer.Option != "partial" || h[0].Actor != "u_test" {
+		t.Fatalf("history %+v %v %v", h, next, err)
 	}
 	d, err := f.svc.DiffVersions(f.ctx, reviewer, "r1", "AT", "LMM_1", 1, 2)
 	if err != nil {
@@ -368,8 +368,78 @@ func TestHistoryAndDiff(t *testing.T) {
 	if _, err := f.svc.DiffVersions(f.ctx, reviewer, "r1", "AT", "LMM_1", 0, 3); !slices.Equal(fields(err), []string{"from", "to"}) {
 		t.Fatalf("bad versions: %v", err)
 	}
-	if _, err := f.svc.History(f.ctx, expertBE, "r1", "AT", "LMM_1"); !errors.Is(err, auth.ErrForbidden) {
+	if _, _, err := f.svc.History(f.ctx, expertBE, "r1", "AT", "LMM_1", round.VersionCursor{}, 50); !errors.Is(err, auth.ErrForbidden) {
 		t.Fatalf("other country's history: %v", err)
+	}
+}
+
+// TestHistoryPages pages through a long history newest first, one cursor after another, and
+// refuses cursors that name no version of the answer (a later version, a position that holds
+// another answer) instead of reading whatever the log holds there.
+func TestHistoryPages(t *testing.T) {
+	f := newFixture(t)
+	f.openRound(t, "r1", "")
+	for i := 1; i <= 7; i++ {
+		f.save(t, expertAT, "r1", "AT", "LMM_1", round.AnswerInput{Option: "full", Comment: fmt.Sprintf("save %d", i)})
+		if i == 3 {
+			f.save(t, expertAT, "r1", "AT", "LMM_2", round.AnswerInput{Option: "yes"})
+		}
+	}
+	var got []int
+	var pages []int
+	after := round.VersionCursor{}
+	for range 10 {
+		h, next, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1", after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, len(h))
+		for _, v := range h {
+			if want := fmt.Sprintf("save %d", v.Version); v.Answer.Comment != want {
+				t.Fatalf("version %d holds %q, want %q", v.Version, v.Answer.Comment, want)
+			}
+			got = append(got, v.Version)
+		}
+		if next == nil {
+			break
+		}
+		back, err := round.ParseVersionCursor(next.String())
+		if err != nil || back != *next {
+			t.Fatalf("cursor %q reads back as %+v %v", next, back, err)
+		}
+		after = back
+	}
+	if !slices.Equal(got, []int{7, 6, 5, 4, 3, 2, 1}) || !slices.Equal(pages, []int{3, 3, 1}) {
+		t.Fatalf("versions %v in pages %v, want 7..1 in pages of 3, 3, 1", got, pages)
+	}
+
+	head, _, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1", round.VersionCursor{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_2", round.VersionCursor{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := head[0].Answer.At
+	for name, c := range map[string]round.VersionCursor{
+		"a later version":              {Version: 8, At: at},
+		"a later position":             {Version: 6, At: at + 5},
+		"the newest version elsewhere": {Version: 7, At: at - 1},
+		"another answer's entry":       {Version: 3, At: other[0].Answer.At},
+	} {
+		if _, _, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1", c, 3); !slices.Equal(fields(err), []string{"after"}) {
+			t.Errorf("%s (%v): %v, want a problem with after", name, c, err)
+		}
+	}
+	for _, text := range []string{"x", "1", "1.", ".5", "0.5", "3.0", "-1.4", "1.2.3"} {
+		if _, err := round.ParseVersionCursor(text); !slices.Equal(fields(err), []string{"after"}) {
+			t.Errorf("cursor %q: %v, want a problem with after", text, err)
+		}
+	}
+	d, err := f.svc.DiffVersions(f.ctx, reviewer, "r1", "AT", "LMM_1", 2, 5)
+	if err != nil || len(d) != 1 || d[0].Before != "save 2" || d[0].After != "save 5" {
+		t.Fatalf("diff 2..5: %+v %v", d, err)
 	}
 }
 
@@ -432,7 +502,7 @@ func TestBlindReviewHidesTheAuthor(t *testing.T) {
 	if author := view.Sheet.Answer("LMM_1").UpdatedBy; err != nil || view.Labels.Of(author) == author || !view.Labels.Hidden() {
 		t.Fatalf("the reviewer of a blind round sees the author: %+v %v", view.Sheet.Answer("LMM_1"), err)
 	}
-	h, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1")
+	h, _, err := f.svc.History(f.ctx, reviewer, "r1", "AT", "LMM_1", round.VersionCursor{}, 50)
 	if author := view.Sheet.Answer("LMM_1").UpdatedBy; err != nil || len(h) != 1 || h[0].Actor == author || h[0].Answer.UpdatedBy == author {
 		t.Fatalf("history shows the author to a blind reviewer: %+v %v", h, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -400,22 +401,35 @@ func checkAckedSaves(t *testing.T, base string, seed *crashSeed, clients *crashC
 		key := s.country + "/" + s.indicator
 		h, ok := histories[key]
 		if !ok {
-			status, b, _, err := crashRequest(http.MethodGet, base+"/v1/rounds/collect/countries/"+s.country+"/answers/"+s.indicator+"/history", seed.experts[s.country], "", "")
-			var out struct {
-				Versions []struct {
-					Version int
-					Answer  struct{ Comment string }
-				}
-			}
-			if err != nil || status != http.StatusOK || json.Unmarshal(b, &out) != nil {
-				t.Fatalf("history of %s: %d %s %v", key, status, b, err)
-			}
 			h = map[int]string{}
-			for i, v := range out.Versions {
-				if v.Version != i+1 {
-					t.Errorf("%s: history version %d at position %d: versions are not 1..n", key, v.Version, i+1)
+			// Newest first, page after page: versions run n..1.
+			want, after := 0, ""
+			for first := true; first || after != ""; first = false {
+				status, b, _, err := crashRequest(http.MethodGet, base+"/v1/rounds/collect/countries/"+s.country+"/answers/"+s.indicator+"/history?limit=200&after="+url.QueryEscape(after), seed.experts[s.country], "", "")
+				var out struct {
+					Versions []struct {
+						Version int
+						Answer  struct{ Comment string }
+					}
+					Next string
 				}
-				h[v.Version] = v.Answer.Comment
+				if err != nil || status != http.StatusOK || json.Unmarshal(b, &out) != nil {
+					t.Fatalf("history of %s: %d %s %v", key, status, b, err)
+				}
+				for _, v := range out.Versions {
+					if want == 0 {
+						want = v.Version
+					}
+					if v.Version != want {
+						t.Errorf("%s: history version %d where %d was due: versions are not n..1", key, v.Version, want)
+					}
+					want = v.Version - 1
+					h[v.Version] = v.Answer.Comment
+				}
+				after = out.Next
+			}
+			if want != 0 {
+				t.Errorf("%s: the history ends at version %d, not 1", key, want+1)
 			}
 			histories[key] = h
 		}
