@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ const maxAuditPage = 500
 
 type auditEventResponse struct {
 	ID     string `json:"id"`
+	Kind   string `json:"kind"`
 	Actor  string `json:"actor"`
 	Action string `json:"action"`
 	Entity string `json:"entity"`
@@ -85,9 +87,18 @@ func (s *Server) handleListAudit(c *echo.Context) error {
 	}
 	resp.Events = make([]auditEventResponse, len(events))
 	for i, ev := range events {
+		kind := auditKind(ev.Entity)
+		before, err := auditState(kind, ev.Before)
+		if err != nil {
+			return fmt.Errorf("audit event %s: before: %w", ev.ID, err)
+		}
+		after, err := auditState(kind, ev.After)
+		if err != nil {
+			return fmt.Errorf("audit event %s: after: %w", ev.ID, err)
+		}
 		resp.Events[i] = auditEventResponse{
-			ID: ev.ID, Actor: ev.Actor, Action: ev.Action, Entity: ev.Entity,
-			Before: ev.Before, After: ev.After, Time: ev.Time.UTC(), RequestID: ev.RequestID,
+			ID: ev.ID, Kind: kind, Actor: ev.Actor, Action: ev.Action, Entity: ev.Entity,
+			Before: before, After: after, Time: ev.Time.UTC(), RequestID: ev.RequestID,
 		}
 	}
 	return c.JSON(http.StatusOK, resp)
@@ -104,4 +115,28 @@ func roundOfEntity(entity string) string {
 		return round
 	}
 	return ""
+}
+
+// auditKind names the kind of entity an event is about, from the entity's name; openapi.yaml's
+// AuditEvent says the shape of before and after for each kind. A questionnaire's versions are
+// entities of their own ("questionnaire/<code>/<version>"; codes hold no "/").
+func auditKind(entity string) string {
+	kind, rest, _ := strings.Cut(entity, "/")
+	if kind == "questionnaire" && strings.Contains(rest, "/") {
+		return "questionnaire_version"
+	}
+	return kind
+}
+
+// auditState renders a recorded state for the reader. A user's is recorded as the domain's
+// User; it is shown as the users API shows a user, in the API's field names.
+func auditState(kind string, raw json.RawMessage) (json.RawMessage, error) {
+	if kind != "user" || len(raw) == 0 {
+		return raw, nil
+	}
+	var u auth.User
+	if err := json.Unmarshal(raw, &u); err != nil {
+		return nil, err
+	}
+	return json.Marshal(toUserResponse(u))
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -68,6 +69,39 @@ func (e AssignmentRole) Valid() bool {
 	case AssignmentRoleExpert:
 		return true
 	case AssignmentRoleReviewer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventKind.
+const (
+	AuditEventKindExport               AuditEventKind = "export"
+	AuditEventKindQuestionnaire        AuditEventKind = "questionnaire"
+	AuditEventKindQuestionnaireVersion AuditEventKind = "questionnaire_version"
+	AuditEventKindRound                AuditEventKind = "round"
+	AuditEventKindSheet                AuditEventKind = "sheet"
+	AuditEventKindUser                 AuditEventKind = "user"
+	AuditEventKindWebhook              AuditEventKind = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventKind enum.
+func (e AuditEventKind) Valid() bool {
+	switch e {
+	case AuditEventKindExport:
+		return true
+	case AuditEventKindQuestionnaire:
+		return true
+	case AuditEventKindQuestionnaireVersion:
+		return true
+	case AuditEventKindRound:
+		return true
+	case AuditEventKindSheet:
+		return true
+	case AuditEventKindUser:
+		return true
+	case AuditEventKindWebhook:
 		return true
 	default:
 		return false
@@ -1018,19 +1052,55 @@ type AssignmentSkip struct {
 	UserId string         `json:"user_id"`
 }
 
-// AuditEvent defines model for AuditEvent.
+// AuditAnswer One version of an answer as the sheet's log keeps it.
+type AuditAnswer struct {
+	// At The sheet log position of this version.
+	At      *int64  `json:"at,omitempty"`
+	Carried *bool   `json:"carried,omitempty"`
+	Changed *bool   `json:"changed,omitempty"`
+	Comment *string `json:"comment,omitempty"`
+
+	// History Earlier records only: the log positions of every version.
+	History       *[]int64 `json:"history,omitempty"`
+	Inapplicable  *bool    `json:"inapplicable,omitempty"`
+	Indicator     string   `json:"indicator"`
+	Justification *string  `json:"justification,omitempty"`
+	NaReason      *string  `json:"na_reason,omitempty"`
+	NotApplicable *bool    `json:"not_applicable,omitempty"`
+	Option        *string  `json:"option,omitempty"`
+
+	// Prev The sheet log position of the version before.
+	Prev *int64 `json:"prev,omitempty"`
+
+	// Previous The previous round's answer this one was carried from.
+	Previous *struct {
+		NotApplicable *bool     `json:"not_applicable,omitempty"`
+		Option        *string   `json:"option,omitempty"`
+		Round         string    `json:"round"`
+		Sources       *[]Source `json:"sources,omitempty"`
+		Text          *string   `json:"text,omitempty"`
+		Value         *float64  `json:"value,omitempty"`
+	} `json:"previous,omitempty"`
+	Sources   *[]Source  `json:"sources,omitempty"`
+	Text      *string    `json:"text,omitempty"`
+	UpdatedAt *time.Time `json:"updated_at,omitempty"`
+	UpdatedBy *string    `json:"updated_by,omitempty"`
+	Value     *float64   `json:"value,omitempty"`
+	Version   *int64     `json:"version,omitempty"`
+}
+
+// AuditEvent One change to one entity. `kind` names the entity's kind and with it the shape of `before` and `after`: the entity's state as it was written (for a sheet, the answers a change replaced and the change itself).
 type AuditEvent struct {
+	union json.RawMessage
+}
+
+// AuditEventBase defines model for AuditEventBase.
+type AuditEventBase struct {
 	// Action Example: assignment.grant
 	Action string `json:"action"`
 
 	// Actor The user id, or `system` for the command line and start-up.
 	Actor string `json:"actor"`
-
-	// After The entity's state (or the change) after.
-	After *map[string]interface{} `json:"after,omitempty"`
-
-	// Before The entity's state before the change; absent for a creation.
-	Before *map[string]interface{} `json:"before,omitempty"`
 
 	// Entity Example: user/u_mfrggzdfmztwq2lk
 	Entity string `json:"entity"`
@@ -1038,10 +1108,16 @@ type AuditEvent struct {
 	// Id Unique; the cursor for the next page.
 	Id string `json:"id"`
 
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
 	// RequestId The X-Request-Id of the request that made the change.
 	RequestId *string   `json:"request_id,omitempty"`
 	Time      time.Time `json:"time"`
 }
+
+// AuditEventKind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+type AuditEventKind string
 
 // AuditList defines model for AuditList.
 type AuditList struct {
@@ -1049,6 +1125,88 @@ type AuditList struct {
 
 	// Next The cursor of the next page; absent after the last page.
 	Next *string `json:"next,omitempty"`
+}
+
+// AuditReviewMove One review move of a sheet change, with the steps it made; the member named after the move holds its content.
+type AuditReviewMove struct {
+	Actor struct {
+		Id   string `json:"id"`
+		Role string `json:"role"`
+	} `json:"actor"`
+	Adjudication *struct {
+		At            time.Time `json:"at"`
+		Coordinator   string    `json:"coordinator"`
+		NotApplicable *bool     `json:"not_applicable,omitempty"`
+		Option        *string   `json:"option,omitempty"`
+		Rationale     string    `json:"rationale"`
+		Text          *string   `json:"text,omitempty"`
+		Value         *float64  `json:"value,omitempty"`
+		Version       int64     `json:"version"`
+	} `json:"adjudication,omitempty"`
+	Answers *[]struct {
+		From         string `json:"from"`
+		Inapplicable *bool  `json:"inapplicable,omitempty"`
+		Indicator    string `json:"indicator"`
+		To           string `json:"to"`
+	} `json:"answers,omitempty"`
+	Comment *struct {
+		At      *time.Time `json:"at,omitempty"`
+		Author  *string    `json:"author,omitempty"`
+		Earlier *[]struct {
+			At   time.Time `json:"at"`
+			Text string    `json:"text"`
+		} `json:"earlier,omitempty"`
+		EditedAt   *time.Time `json:"edited_at,omitempty"`
+		Id         int64      `json:"id"`
+		ReplyTo    *int64     `json:"reply_to,omitempty"`
+		Resolved   *bool      `json:"resolved,omitempty"`
+		ResolvedBy *string    `json:"resolved_by,omitempty"`
+		Role       *string    `json:"role,omitempty"`
+		Text       *string    `json:"text,omitempty"`
+		Version    *int64     `json:"version,omitempty"`
+	} `json:"comment,omitempty"`
+	Indicator *string `json:"indicator,omitempty"`
+
+	// Move Example: verdict
+	Move     string `json:"move"`
+	Override *struct {
+		At          time.Time `json:"at"`
+		Coordinator string    `json:"coordinator"`
+		Reason      string    `json:"reason"`
+
+		// Score null withdraws the override in force.
+		Score   *float64 `json:"score,omitempty"`
+		Version int64    `json:"version"`
+	} `json:"override,omitempty"`
+	Reason   *string `json:"reason,omitempty"`
+	Rebuttal *struct {
+		At      time.Time `json:"at"`
+		Expert  string    `json:"expert"`
+		Text    string    `json:"text"`
+		Version int64     `json:"version"`
+	} `json:"rebuttal,omitempty"`
+	SendBack *struct {
+		At          time.Time `json:"at"`
+		Coordinator string    `json:"coordinator"`
+		Reason      string    `json:"reason"`
+		Version     int64     `json:"version"`
+	} `json:"send_back,omitempty"`
+	Sheet *[]struct {
+		Automatic *bool  `json:"automatic,omitempty"`
+		From      string `json:"from"`
+		Move      string `json:"move"`
+		To        string `json:"to"`
+	} `json:"sheet,omitempty"`
+	Verdict *struct {
+		At              time.Time `json:"at"`
+		Decision        string    `json:"decision"`
+		Reason          *string   `json:"reason,omitempty"`
+		Reviewer        string    `json:"reviewer"`
+		SuggestedOption *string   `json:"suggested_option,omitempty"`
+		SuggestedValue  *float64  `json:"suggested_value,omitempty"`
+		Version         int64     `json:"version"`
+	} `json:"verdict,omitempty"`
+	Version *int64 `json:"version,omitempty"`
 }
 
 // Band Scores the values within its bounds (min or over below, max or under above).
@@ -1296,6 +1454,48 @@ type Exclusion struct {
 
 	// Reason Required (not blank).
 	Reason string `json:"reason"`
+}
+
+// ExportAuditEvent An export by someone signed in (`export/<round>`), recorded before its first byte is sent.
+type ExportAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor string             `json:"actor"`
+	After *ExportAuditRecord `json:"after,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// ExportAuditRecord defines model for ExportAuditRecord.
+type ExportAuditRecord struct {
+	// Format The file format of an export (docs/exports.md).
+	Format ExportFormat `json:"format"`
+
+	// Provisional Whether the figures were live (an unpublished round).
+	Provisional bool   `json:"provisional"`
+	Round       string `json:"round"`
+
+	// Series The rounds of a series export, oldest first.
+	Series *[]string `json:"series,omitempty"`
+
+	// Shape long (a row per country and indicator), wide (a row per country) or codebook.
+	Shape ExportShape `json:"shape"`
+
+	// Status The round's status when it was exported (draft, open, closed, published).
+	Status string `json:"status"`
 }
 
 // ExportCell A cell of a column whose name depends on the instrument: an answer (option code or text), a number or a score in the wide shape, a text in a language column of the codebook; null when empty.
@@ -1724,6 +1924,30 @@ type Questionnaire struct {
 	Versions *[]QuestionnaireVersionSummary `json:"versions,omitempty"`
 }
 
+// QuestionnaireAuditEvent A questionnaire created (`questionnaire/<code>`).
+type QuestionnaireAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string         `json:"actor"`
+	After  *Questionnaire `json:"after,omitempty"`
+	Before *Questionnaire `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
 // QuestionnaireDefinition The content of a version, in the file format of docs/questionnaire-format.md (the same fields as the YAML files). Unknown fields are refused. A draft may be half written: the rules that make a definition valid (a known answer type, weights that sum to 1...) are checked by validation, whose problems the version lists, not by this schema.
 type QuestionnaireDefinition struct {
 	Code *string `json:"code,omitempty"`
@@ -1947,6 +2171,56 @@ type QuestionnaireVersion struct {
 	Version string `json:"version"`
 }
 
+// QuestionnaireVersionAuditEvent A questionnaire version created, edited, published or retired (`questionnaire/<code>/<version>`). `before` omits the definition: the one replaced is the `after` of the version's previous event.
+type QuestionnaireVersionAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string                          `json:"actor"`
+	After  *QuestionnaireVersionAuditState `json:"after,omitempty"`
+	Before *QuestionnaireVersionSummary    `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// QuestionnaireVersionAuditState defines model for QuestionnaireVersionAuditState.
+type QuestionnaireVersionAuditState struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy string    `json:"created_by"`
+
+	// Definition The content of a version, in the file format of docs/questionnaire-format.md (the same fields as the YAML files). Unknown fields are refused. A draft may be half written: the rules that make a definition valid (a known answer type, weights that sum to 1...) are checked by validation, whose problems the version lists, not by this schema.
+	Definition *QuestionnaireDefinition `json:"definition,omitempty"`
+
+	// From The version this one was started from.
+	From          *string    `json:"from,omitempty"`
+	PublishedAt   *time.Time `json:"published_at,omitempty"`
+	PublishedBy   *string    `json:"published_by,omitempty"`
+	Questionnaire string     `json:"questionnaire"`
+
+	// Revision Counts the version's changes; its ETag.
+	Revision int64 `json:"revision"`
+
+	// Status A questionnaire version is a draft until published; a published version never changes.
+	Status    VersionStatus `json:"status"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	UpdatedBy string        `json:"updated_by"`
+
+	// Version Example: 2025.1
+	Version string `json:"version"`
+}
+
 // QuestionnaireVersionInput Exactly one of definition and from.
 type QuestionnaireVersionInput struct {
 	// Definition The content of a version, in the file format of docs/questionnaire-format.md (the same fields as the YAML files). Unknown fields are refused. A draft may be half written: the rules that make a definition valid (a known answer type, weights that sum to 1...) are checked by validation, whose problems the version lists, not by this schema.
@@ -2108,6 +2382,30 @@ type RoundAgreement struct {
 		Verdicts int64 `json:"verdicts"`
 	} `json:"by_indicator"`
 	Overall Agreement `json:"overall"`
+}
+
+// RoundAuditEvent A round created or changed (`round/<id>`); before is absent for a creation.
+type RoundAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string `json:"actor"`
+	After  *Round `json:"after,omitempty"`
+	Before *Round `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
 }
 
 // RoundComparison defines model for RoundComparison.
@@ -2309,6 +2607,46 @@ type Sheet struct {
 	RoundStatus  string      `json:"round_status"`
 	Status       SheetStatus `json:"status"`
 	UpdatedAt    *time.Time  `json:"updated_at,omitempty"`
+}
+
+// SheetAuditChange defines model for SheetAuditChange.
+type SheetAuditChange struct {
+	// Action Example: answer.save
+	Action  string             `json:"action"`
+	Answers *[]AuditAnswer     `json:"answers,omitempty"`
+	Reason  *string            `json:"reason,omitempty"`
+	Review  *[]AuditReviewMove `json:"review,omitempty"`
+	Status  *SheetStatus       `json:"status,omitempty"`
+}
+
+// SheetAuditEvent A change to a sheet (`sheet/<round>/<country>`): a save, an import, a review move, a status change. `before` holds the sheet's status and the answers the change replaced, `after` the change as the sheet's log keeps it.
+type SheetAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string            `json:"actor"`
+	After  *SheetAuditChange `json:"after,omitempty"`
+	Before *SheetAuditState  `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// SheetAuditState defines model for SheetAuditState.
+type SheetAuditState struct {
+	Answers *[]AuditAnswer `json:"answers,omitempty"`
+	Status  SheetStatus    `json:"status"`
 }
 
 // SheetChanges defines model for SheetChanges.
@@ -2748,6 +3086,30 @@ type User struct {
 	Version int64 `json:"version"`
 }
 
+// UserAuditEvent A user created or changed (`user/<id>`), assignments included; as `GET /v1/users/{id}` shows it.
+type UserAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string `json:"actor"`
+	After  *User  `json:"after,omitempty"`
+	Before *User  `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
 // UserList defines model for UserList.
 type UserList struct {
 	// Next The cursor of the next page; absent after the last page.
@@ -2801,6 +3163,39 @@ type Webhook struct {
 	// Kinds The kinds sent; empty means every kind.
 	Kinds []NotificationKind `json:"kinds"`
 	Url   string             `json:"url"`
+}
+
+// WebhookAuditEvent A webhook created or deleted (`webhook/<id>`); its secret is never recorded.
+type WebhookAuditEvent struct {
+	// Action Example: assignment.grant
+	Action string `json:"action"`
+
+	// Actor The user id, or `system` for the command line and start-up.
+	Actor  string             `json:"actor"`
+	After  *WebhookAuditState `json:"after,omitempty"`
+	Before *WebhookAuditState `json:"before,omitempty"`
+
+	// Entity Example: user/u_mfrggzdfmztwq2lk
+	Entity string `json:"entity"`
+
+	// Id Unique; the cursor for the next page.
+	Id string `json:"id"`
+
+	// Kind The kind of entity an audit event is about; it says the shape of `before` and `after`.
+	Kind AuditEventKind `json:"kind"`
+
+	// RequestId The X-Request-Id of the request that made the change.
+	RequestId *string   `json:"request_id,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// WebhookAuditState defines model for WebhookAuditState.
+type WebhookAuditState struct {
+	CreatedBy   string    `json:"created_by"`
+	Description *string   `json:"description,omitempty"`
+	Id          string    `json:"id"`
+	Kinds       *[]string `json:"kinds,omitempty"`
+	Url         string    `json:"url"`
 }
 
 // WebhookInput defines model for WebhookInput.
@@ -4139,6 +4534,287 @@ func (t AnyValue) MarshalJSON() ([]byte, error) {
 }
 
 func (t *AnyValue) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsUserAuditEvent returns the union data inside the AuditEvent as a UserAuditEvent
+func (t AuditEvent) AsUserAuditEvent() (UserAuditEvent, error) {
+	var body UserAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromUserAuditEvent overwrites any union data inside the AuditEvent as the provided UserAuditEvent
+func (t *AuditEvent) FromUserAuditEvent(v UserAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"user"}`))
+	t.union = b
+	return err
+}
+
+// MergeUserAuditEvent performs a merge with any union data inside the AuditEvent, using the provided UserAuditEvent
+func (t *AuditEvent) MergeUserAuditEvent(v UserAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"user"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRoundAuditEvent returns the union data inside the AuditEvent as a RoundAuditEvent
+func (t AuditEvent) AsRoundAuditEvent() (RoundAuditEvent, error) {
+	var body RoundAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRoundAuditEvent overwrites any union data inside the AuditEvent as the provided RoundAuditEvent
+func (t *AuditEvent) FromRoundAuditEvent(v RoundAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"round"}`))
+	t.union = b
+	return err
+}
+
+// MergeRoundAuditEvent performs a merge with any union data inside the AuditEvent, using the provided RoundAuditEvent
+func (t *AuditEvent) MergeRoundAuditEvent(v RoundAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"round"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSheetAuditEvent returns the union data inside the AuditEvent as a SheetAuditEvent
+func (t AuditEvent) AsSheetAuditEvent() (SheetAuditEvent, error) {
+	var body SheetAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSheetAuditEvent overwrites any union data inside the AuditEvent as the provided SheetAuditEvent
+func (t *AuditEvent) FromSheetAuditEvent(v SheetAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"sheet"}`))
+	t.union = b
+	return err
+}
+
+// MergeSheetAuditEvent performs a merge with any union data inside the AuditEvent, using the provided SheetAuditEvent
+func (t *AuditEvent) MergeSheetAuditEvent(v SheetAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"sheet"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsQuestionnaireAuditEvent returns the union data inside the AuditEvent as a QuestionnaireAuditEvent
+func (t AuditEvent) AsQuestionnaireAuditEvent() (QuestionnaireAuditEvent, error) {
+	var body QuestionnaireAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromQuestionnaireAuditEvent overwrites any union data inside the AuditEvent as the provided QuestionnaireAuditEvent
+func (t *AuditEvent) FromQuestionnaireAuditEvent(v QuestionnaireAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"questionnaire"}`))
+	t.union = b
+	return err
+}
+
+// MergeQuestionnaireAuditEvent performs a merge with any union data inside the AuditEvent, using the provided QuestionnaireAuditEvent
+func (t *AuditEvent) MergeQuestionnaireAuditEvent(v QuestionnaireAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"questionnaire"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsQuestionnaireVersionAuditEvent returns the union data inside the AuditEvent as a QuestionnaireVersionAuditEvent
+func (t AuditEvent) AsQuestionnaireVersionAuditEvent() (QuestionnaireVersionAuditEvent, error) {
+	var body QuestionnaireVersionAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromQuestionnaireVersionAuditEvent overwrites any union data inside the AuditEvent as the provided QuestionnaireVersionAuditEvent
+func (t *AuditEvent) FromQuestionnaireVersionAuditEvent(v QuestionnaireVersionAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"questionnaire_version"}`))
+	t.union = b
+	return err
+}
+
+// MergeQuestionnaireVersionAuditEvent performs a merge with any union data inside the AuditEvent, using the provided QuestionnaireVersionAuditEvent
+func (t *AuditEvent) MergeQuestionnaireVersionAuditEvent(v QuestionnaireVersionAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"questionnaire_version"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsWebhookAuditEvent returns the union data inside the AuditEvent as a WebhookAuditEvent
+func (t AuditEvent) AsWebhookAuditEvent() (WebhookAuditEvent, error) {
+	var body WebhookAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromWebhookAuditEvent overwrites any union data inside the AuditEvent as the provided WebhookAuditEvent
+func (t *AuditEvent) FromWebhookAuditEvent(v WebhookAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"webhook"}`))
+	t.union = b
+	return err
+}
+
+// MergeWebhookAuditEvent performs a merge with any union data inside the AuditEvent, using the provided WebhookAuditEvent
+func (t *AuditEvent) MergeWebhookAuditEvent(v WebhookAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"webhook"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsExportAuditEvent returns the union data inside the AuditEvent as a ExportAuditEvent
+func (t AuditEvent) AsExportAuditEvent() (ExportAuditEvent, error) {
+	var body ExportAuditEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromExportAuditEvent overwrites any union data inside the AuditEvent as the provided ExportAuditEvent
+func (t *AuditEvent) FromExportAuditEvent(v ExportAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"export"}`))
+	t.union = b
+	return err
+}
+
+// MergeExportAuditEvent performs a merge with any union data inside the AuditEvent, using the provided ExportAuditEvent
+func (t *AuditEvent) MergeExportAuditEvent(v ExportAuditEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"export"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t AuditEvent) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"kind"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t AuditEvent) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "export":
+		return t.AsExportAuditEvent()
+	case "questionnaire":
+		return t.AsQuestionnaireAuditEvent()
+	case "questionnaire_version":
+		return t.AsQuestionnaireVersionAuditEvent()
+	case "round":
+		return t.AsRoundAuditEvent()
+	case "sheet":
+		return t.AsSheetAuditEvent()
+	case "user":
+		return t.AsUserAuditEvent()
+	case "webhook":
+		return t.AsWebhookAuditEvent()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t AuditEvent) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *AuditEvent) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
