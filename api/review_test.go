@@ -466,6 +466,24 @@ func TestHistoryAndCommentsPage(t *testing.T) {
 		t.Fatalf("comment pages gave %v, want 1..5", ids)
 	}
 
+	// Each kind of field change, checked strictly against the document's AnswerFieldChange union.
+	num := answerPath("r1", "AT", "LMM_3")
+	law := []map[string]any{{"kind": "law", "title": "Residence Act"}}
+	for i, body := range []map[string]any{{"value": 2}, {"value": 3, "sources": law}, {"not_applicable": true, "na_reason": "no such law"}} {
+		want(t, expert.Do(apitest.Request{Method: "PUT", Path: num, Header: ifMatch(fmt.Sprintf(`"%d"`, i)), Body: body}), 200, "save LMM_3")
+	}
+	kinds := map[string]bool{}
+	for _, q := range []string{"?from=1&to=2", "?from=2&to=3"} {
+		var d struct{ Changes []struct{ Field, Kind string } }
+		expert.Do(apitest.Request{Method: "GET", Path: num + "/diff" + q}).Decode(t, &d)
+		for _, c := range d.Changes {
+			kinds[c.Kind] = true
+		}
+	}
+	if !kinds["number"] || !kinds["source"] || !kinds["flag"] || !kinds["text"] {
+		t.Fatalf("diffs of LMM_3 showed the kinds %v, want number, source, flag and text", kinds)
+	}
+
 	for _, bad := range []string{"/history?after=x", "/history?after=9.1", "/history?limit=0", "/comments?after=-1", "/comments?limit=501"} {
 		res := expert.Do(apitest.Request{Method: "GET", Path: path + bad, Invalid: true})
 		if got := fieldsOf(t, res); res.Status != 400 || len(got) != 1 {

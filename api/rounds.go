@@ -667,10 +667,13 @@ func (s *Server) handleAnswerDiff(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A source added has no before, one removed no after: those are left out. The other kinds
+	// always hold both (a value that was not there is null).
 	type change struct {
 		Field  string `json:"field"`
-		Before any    `json:"before"`
-		After  any    `json:"after"`
+		Kind   string `json:"kind"`
+		Before any    `json:"before,omitempty"`
+		After  any    `json:"after,omitempty"`
 	}
 	out := struct {
 		From    int      `json:"from"`
@@ -678,7 +681,7 @@ func (s *Server) handleAnswerDiff(c *echo.Context) error {
 		Changes []change `json:"changes"`
 	}{From: from, To: to, Changes: make([]change, len(changes))}
 	for i, ch := range changes {
-		out.Changes[i] = change{Field: ch.Field, Before: diffValue(ch.Before), After: diffValue(ch.After)}
+		out.Changes[i] = change{Field: ch.Field, Kind: string(ch.Kind), Before: diffValue(ch.Before), After: diffValue(ch.After)}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -267,6 +267,42 @@ func (e ExportShape) Valid() bool {
 	}
 }
 
+// Defines values for FlagFieldChangeField.
+const (
+	FlagFieldChangeFieldCarried       FlagFieldChangeField = "carried"
+	FlagFieldChangeFieldInapplicable  FlagFieldChangeField = "inapplicable"
+	FlagFieldChangeFieldNotApplicable FlagFieldChangeField = "not_applicable"
+)
+
+// Valid indicates whether the value is a known member of the FlagFieldChangeField enum.
+func (e FlagFieldChangeField) Valid() bool {
+	switch e {
+	case FlagFieldChangeFieldCarried:
+		return true
+	case FlagFieldChangeFieldInapplicable:
+		return true
+	case FlagFieldChangeFieldNotApplicable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FlagFieldChangeKind.
+const (
+	Flag FlagFieldChangeKind = "flag"
+)
+
+// Valid indicates whether the value is a known member of the FlagFieldChangeKind enum.
+func (e FlagFieldChangeKind) Valid() bool {
+	switch e {
+	case Flag:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GlobalRole.
 const (
 	Admin GlobalRole = "admin"
@@ -312,6 +348,36 @@ func (e NotificationKind) Valid() bool {
 	case SheetReturned:
 		return true
 	case SheetSubmitted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NumberFieldChangeField.
+const (
+	Value NumberFieldChangeField = "value"
+)
+
+// Valid indicates whether the value is a known member of the NumberFieldChangeField enum.
+func (e NumberFieldChangeField) Valid() bool {
+	switch e {
+	case Value:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NumberFieldChangeKind.
+const (
+	NumberFieldChangeKindNumber NumberFieldChangeKind = "number"
+)
+
+// Valid indicates whether the value is a known member of the NumberFieldChangeKind enum.
+func (e NumberFieldChangeKind) Valid() bool {
+	switch e {
+	case NumberFieldChangeKindNumber:
 		return true
 	default:
 		return false
@@ -476,22 +542,22 @@ func (e ResolvedNodeKind) Valid() bool {
 
 // Defines values for ResolvedNodeType.
 const (
-	Number       ResolvedNodeType = "number"
-	SingleChoice ResolvedNodeType = "single_choice"
-	Text         ResolvedNodeType = "text"
-	YesNo        ResolvedNodeType = "yes_no"
+	ResolvedNodeTypeNumber       ResolvedNodeType = "number"
+	ResolvedNodeTypeSingleChoice ResolvedNodeType = "single_choice"
+	ResolvedNodeTypeText         ResolvedNodeType = "text"
+	ResolvedNodeTypeYesNo        ResolvedNodeType = "yes_no"
 )
 
 // Valid indicates whether the value is a known member of the ResolvedNodeType enum.
 func (e ResolvedNodeType) Valid() bool {
 	switch e {
-	case Number:
+	case ResolvedNodeTypeNumber:
 		return true
-	case SingleChoice:
+	case ResolvedNodeTypeSingleChoice:
 		return true
-	case Text:
+	case ResolvedNodeTypeText:
 		return true
-	case YesNo:
+	case ResolvedNodeTypeYesNo:
 		return true
 	default:
 		return false
@@ -545,37 +611,37 @@ func (e RoundStatusInputStatus) Valid() bool {
 
 // Defines values for ScoreMissingReason.
 const (
-	BelowMinPresent      ScoreMissingReason = "below_min_present"
-	InvalidAnswer        ScoreMissingReason = "invalid_answer"
-	InvalidOverride      ScoreMissingReason = "invalid_override"
-	LookupNoMatch        ScoreMissingReason = "lookup_no_match"
-	NoChildPresent       ScoreMissingReason = "no_child_present"
-	NotAnswered          ScoreMissingReason = "not_answered"
-	NotApplicable        ScoreMissingReason = "not_applicable"
-	NotScored            ScoreMissingReason = "not_scored"
-	RequiredChildMissing ScoreMissingReason = "required_child_missing"
+	ScoreMissingReasonBelowMinPresent      ScoreMissingReason = "below_min_present"
+	ScoreMissingReasonInvalidAnswer        ScoreMissingReason = "invalid_answer"
+	ScoreMissingReasonInvalidOverride      ScoreMissingReason = "invalid_override"
+	ScoreMissingReasonLookupNoMatch        ScoreMissingReason = "lookup_no_match"
+	ScoreMissingReasonNoChildPresent       ScoreMissingReason = "no_child_present"
+	ScoreMissingReasonNotAnswered          ScoreMissingReason = "not_answered"
+	ScoreMissingReasonNotApplicable        ScoreMissingReason = "not_applicable"
+	ScoreMissingReasonNotScored            ScoreMissingReason = "not_scored"
+	ScoreMissingReasonRequiredChildMissing ScoreMissingReason = "required_child_missing"
 )
 
 // Valid indicates whether the value is a known member of the ScoreMissingReason enum.
 func (e ScoreMissingReason) Valid() bool {
 	switch e {
-	case BelowMinPresent:
+	case ScoreMissingReasonBelowMinPresent:
 		return true
-	case InvalidAnswer:
+	case ScoreMissingReasonInvalidAnswer:
 		return true
-	case InvalidOverride:
+	case ScoreMissingReasonInvalidOverride:
 		return true
-	case LookupNoMatch:
+	case ScoreMissingReasonLookupNoMatch:
 		return true
-	case NoChildPresent:
+	case ScoreMissingReasonNoChildPresent:
 		return true
-	case NotAnswered:
+	case ScoreMissingReasonNotAnswered:
 		return true
-	case NotApplicable:
+	case ScoreMissingReasonNotApplicable:
 		return true
-	case NotScored:
+	case ScoreMissingReasonNotScored:
 		return true
-	case RequiredChildMissing:
+	case ScoreMissingReasonRequiredChildMissing:
 		return true
 	default:
 		return false
@@ -711,6 +777,21 @@ func (e SourceKind) Valid() bool {
 	}
 }
 
+// Defines values for SourceFieldChangeKind.
+const (
+	SourceFieldChangeKindSource SourceFieldChangeKind = "source"
+)
+
+// Valid indicates whether the value is a known member of the SourceFieldChangeKind enum.
+func (e SourceFieldChangeKind) Valid() bool {
+	switch e {
+	case SourceFieldChangeKindSource:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SpreadsheetFormat.
 const (
 	SpreadsheetFormatCsv  SpreadsheetFormat = "csv"
@@ -753,6 +834,48 @@ func (e TaskKind) Valid() bool {
 	case ResubmitSheet:
 		return true
 	case ReviewAnswers:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TextFieldChangeField.
+const (
+	TextFieldChangeFieldComment       TextFieldChangeField = "comment"
+	TextFieldChangeFieldJustification TextFieldChangeField = "justification"
+	TextFieldChangeFieldNaReason      TextFieldChangeField = "na_reason"
+	TextFieldChangeFieldOption        TextFieldChangeField = "option"
+	TextFieldChangeFieldText          TextFieldChangeField = "text"
+)
+
+// Valid indicates whether the value is a known member of the TextFieldChangeField enum.
+func (e TextFieldChangeField) Valid() bool {
+	switch e {
+	case TextFieldChangeFieldComment:
+		return true
+	case TextFieldChangeFieldJustification:
+		return true
+	case TextFieldChangeFieldNaReason:
+		return true
+	case TextFieldChangeFieldOption:
+		return true
+	case TextFieldChangeFieldText:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TextFieldChangeKind.
+const (
+	TextFieldChangeKindText TextFieldChangeKind = "text"
+)
+
+// Valid indicates whether the value is a known member of the TextFieldChangeKind enum.
+func (e TextFieldChangeKind) Valid() bool {
+	switch e {
+	case TextFieldChangeKindText:
 		return true
 	default:
 		return false
@@ -882,16 +1005,14 @@ type Answer struct {
 
 // AnswerDiff defines model for AnswerDiff.
 type AnswerDiff struct {
-	Changes []struct {
-		// After Any JSON value, or null when empty. OpenAPI 3.0 allows null only beside a type, hence one nullable alternative per JSON type.
-		After *AnyValue `json:"after,omitempty"`
+	Changes []AnswerFieldChange `json:"changes"`
+	From    int64               `json:"from"`
+	To      int64               `json:"to"`
+}
 
-		// Before Any JSON value, or null when empty. OpenAPI 3.0 allows null only beside a type, hence one nullable alternative per JSON type.
-		Before *AnyValue `json:"before,omitempty"`
-		Field  string    `json:"field"`
-	} `json:"changes"`
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
+// AnswerFieldChange One field that differs between the two versions; `kind` says what `before` and `after` hold.
+type AnswerFieldChange struct {
+	union json.RawMessage
 }
 
 // AnswerHistory defines model for AnswerHistory.
@@ -983,26 +1104,6 @@ type AnswerReview struct {
 
 // AnswerState defines model for AnswerState.
 type AnswerState string
-
-// AnyValue Any JSON value, or null when empty. OpenAPI 3.0 allows null only beside a type, hence one nullable alternative per JSON type.
-type AnyValue struct {
-	union json.RawMessage
-}
-
-// AnyValue0 defines model for AnyValue.0.
-type AnyValue0 = string
-
-// AnyValue1 defines model for AnyValue.1.
-type AnyValue1 = float64
-
-// AnyValue2 defines model for AnyValue.2.
-type AnyValue2 = bool
-
-// AnyValue3 defines model for AnyValue.3.
-type AnyValue3 = []interface{}
-
-// AnyValue4 defines model for AnyValue.4.
-type AnyValue4 map[string]interface{}
 
 // ApprovalsInput defines model for ApprovalsInput.
 type ApprovalsInput struct {
@@ -1633,6 +1734,20 @@ type FieldError struct {
 	Reason string `json:"reason"`
 }
 
+// FlagFieldChange not_applicable, carried or inapplicable.
+type FlagFieldChange struct {
+	After  bool                 `json:"after"`
+	Before bool                 `json:"before"`
+	Field  FlagFieldChangeField `json:"field"`
+	Kind   FlagFieldChangeKind  `json:"kind"`
+}
+
+// FlagFieldChangeField defines model for FlagFieldChange.Field.
+type FlagFieldChangeField string
+
+// FlagFieldChangeKind defines model for FlagFieldChange.Kind.
+type FlagFieldChangeKind string
+
 // GlobalRole A user's global role (none unless given); the other roles come from assignments.
 type GlobalRole string
 
@@ -1695,6 +1810,20 @@ type LookupRow struct {
 
 // NotificationKind defines model for NotificationKind.
 type NotificationKind string
+
+// NumberFieldChange The value of a numeric indicator; null when there was none.
+type NumberFieldChange struct {
+	After  *float64               `json:"after"`
+	Before *float64               `json:"before"`
+	Field  NumberFieldChangeField `json:"field"`
+	Kind   NumberFieldChangeKind  `json:"kind"`
+}
+
+// NumberFieldChangeField defines model for NumberFieldChange.Field.
+type NumberFieldChangeField string
+
+// NumberFieldChangeKind defines model for NumberFieldChange.Kind.
+type NumberFieldChangeKind string
 
 // NumberSpec A number answer - its unit, bounds and scoring.
 type NumberSpec struct {
@@ -2777,6 +2906,19 @@ type Source struct {
 // SourceKind defines model for Source.Kind.
 type SourceKind string
 
+// SourceFieldChange A source added (`after`, at its place in the newer version) or removed (`before`, at its place in the older one); a source edited is one removed and one added.
+type SourceFieldChange struct {
+	After  *Source `json:"after,omitempty"`
+	Before *Source `json:"before,omitempty"`
+
+	// Field Example: sources[0]
+	Field string                `json:"field"`
+	Kind  SourceFieldChangeKind `json:"kind"`
+}
+
+// SourceFieldChangeKind defines model for SourceFieldChange.Kind.
+type SourceFieldChangeKind string
+
 // SpreadsheetFormat The format of an uploaded table (CSV or XLSX).
 type SpreadsheetFormat string
 
@@ -3027,6 +3169,20 @@ type TaskList struct {
 	Next  *string `json:"next,omitempty"`
 	Tasks []Task  `json:"tasks"`
 }
+
+// TextFieldChange option, text, na_reason, comment or justification ("" when empty).
+type TextFieldChange struct {
+	After  string               `json:"after"`
+	Before string               `json:"before"`
+	Field  TextFieldChangeField `json:"field"`
+	Kind   TextFieldChangeKind  `json:"kind"`
+}
+
+// TextFieldChangeField defines model for TextFieldChange.Field.
+type TextFieldChangeField string
+
+// TextFieldChangeKind defines model for TextFieldChange.Kind.
+type TextFieldChangeKind string
 
 // Timeline defines model for Timeline.
 type Timeline struct {
@@ -4398,23 +4554,31 @@ func (a ExportWideRow) MarshalJSON() ([]byte, error) {
 	return json.Marshal(object)
 }
 
-// AsAnyValue0 returns the union data inside the AnyValue as a AnyValue0
-func (t AnyValue) AsAnyValue0() (AnyValue0, error) {
-	var body AnyValue0
+// AsTextFieldChange returns the union data inside the AnswerFieldChange as a TextFieldChange
+func (t AnswerFieldChange) AsTextFieldChange() (TextFieldChange, error) {
+	var body TextFieldChange
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAnyValue0 overwrites any union data inside the AnyValue as the provided AnyValue0
-func (t *AnyValue) FromAnyValue0(v AnyValue0) error {
+// FromTextFieldChange overwrites any union data inside the AnswerFieldChange as the provided TextFieldChange
+func (t *AnswerFieldChange) FromTextFieldChange(v TextFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"text"}`))
 	t.union = b
 	return err
 }
 
-// MergeAnyValue0 performs a merge with any union data inside the AnyValue, using the provided AnyValue0
-func (t *AnyValue) MergeAnyValue0(v AnyValue0) error {
+// MergeTextFieldChange performs a merge with any union data inside the AnswerFieldChange, using the provided TextFieldChange
+func (t *AnswerFieldChange) MergeTextFieldChange(v TextFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"text"}`))
 	if err != nil {
 		return err
 	}
@@ -4424,23 +4588,31 @@ func (t *AnyValue) MergeAnyValue0(v AnyValue0) error {
 	return err
 }
 
-// AsAnyValue1 returns the union data inside the AnyValue as a AnyValue1
-func (t AnyValue) AsAnyValue1() (AnyValue1, error) {
-	var body AnyValue1
+// AsNumberFieldChange returns the union data inside the AnswerFieldChange as a NumberFieldChange
+func (t AnswerFieldChange) AsNumberFieldChange() (NumberFieldChange, error) {
+	var body NumberFieldChange
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAnyValue1 overwrites any union data inside the AnyValue as the provided AnyValue1
-func (t *AnyValue) FromAnyValue1(v AnyValue1) error {
+// FromNumberFieldChange overwrites any union data inside the AnswerFieldChange as the provided NumberFieldChange
+func (t *AnswerFieldChange) FromNumberFieldChange(v NumberFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"number"}`))
 	t.union = b
 	return err
 }
 
-// MergeAnyValue1 performs a merge with any union data inside the AnyValue, using the provided AnyValue1
-func (t *AnyValue) MergeAnyValue1(v AnyValue1) error {
+// MergeNumberFieldChange performs a merge with any union data inside the AnswerFieldChange, using the provided NumberFieldChange
+func (t *AnswerFieldChange) MergeNumberFieldChange(v NumberFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"number"}`))
 	if err != nil {
 		return err
 	}
@@ -4450,23 +4622,31 @@ func (t *AnyValue) MergeAnyValue1(v AnyValue1) error {
 	return err
 }
 
-// AsAnyValue2 returns the union data inside the AnyValue as a AnyValue2
-func (t AnyValue) AsAnyValue2() (AnyValue2, error) {
-	var body AnyValue2
+// AsFlagFieldChange returns the union data inside the AnswerFieldChange as a FlagFieldChange
+func (t AnswerFieldChange) AsFlagFieldChange() (FlagFieldChange, error) {
+	var body FlagFieldChange
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAnyValue2 overwrites any union data inside the AnyValue as the provided AnyValue2
-func (t *AnyValue) FromAnyValue2(v AnyValue2) error {
+// FromFlagFieldChange overwrites any union data inside the AnswerFieldChange as the provided FlagFieldChange
+func (t *AnswerFieldChange) FromFlagFieldChange(v FlagFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"flag"}`))
 	t.union = b
 	return err
 }
 
-// MergeAnyValue2 performs a merge with any union data inside the AnyValue, using the provided AnyValue2
-func (t *AnyValue) MergeAnyValue2(v AnyValue2) error {
+// MergeFlagFieldChange performs a merge with any union data inside the AnswerFieldChange, using the provided FlagFieldChange
+func (t *AnswerFieldChange) MergeFlagFieldChange(v FlagFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"flag"}`))
 	if err != nil {
 		return err
 	}
@@ -4476,23 +4656,31 @@ func (t *AnyValue) MergeAnyValue2(v AnyValue2) error {
 	return err
 }
 
-// AsAnyValue3 returns the union data inside the AnyValue as a AnyValue3
-func (t AnyValue) AsAnyValue3() (AnyValue3, error) {
-	var body AnyValue3
+// AsSourceFieldChange returns the union data inside the AnswerFieldChange as a SourceFieldChange
+func (t AnswerFieldChange) AsSourceFieldChange() (SourceFieldChange, error) {
+	var body SourceFieldChange
 	err := json.Unmarshal(t.union, &body)
 	return body, err
 }
 
-// FromAnyValue3 overwrites any union data inside the AnyValue as the provided AnyValue3
-func (t *AnyValue) FromAnyValue3(v AnyValue3) error {
+// FromSourceFieldChange overwrites any union data inside the AnswerFieldChange as the provided SourceFieldChange
+func (t *AnswerFieldChange) FromSourceFieldChange(v SourceFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"source"}`))
 	t.union = b
 	return err
 }
 
-// MergeAnyValue3 performs a merge with any union data inside the AnyValue, using the provided AnyValue3
-func (t *AnyValue) MergeAnyValue3(v AnyValue3) error {
+// MergeSourceFieldChange performs a merge with any union data inside the AnswerFieldChange, using the provided SourceFieldChange
+func (t *AnswerFieldChange) MergeSourceFieldChange(v SourceFieldChange) error {
 	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"kind":"source"}`))
 	if err != nil {
 		return err
 	}
@@ -4502,38 +4690,39 @@ func (t *AnyValue) MergeAnyValue3(v AnyValue3) error {
 	return err
 }
 
-// AsAnyValue4 returns the union data inside the AnyValue as a AnyValue4
-func (t AnyValue) AsAnyValue4() (AnyValue4, error) {
-	var body AnyValue4
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromAnyValue4 overwrites any union data inside the AnyValue as the provided AnyValue4
-func (t *AnyValue) FromAnyValue4(v AnyValue4) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeAnyValue4 performs a merge with any union data inside the AnyValue, using the provided AnyValue4
-func (t *AnyValue) MergeAnyValue4(v AnyValue4) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+func (t AnswerFieldChange) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"kind"`
 	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
 }
 
-func (t AnyValue) MarshalJSON() ([]byte, error) {
+func (t AnswerFieldChange) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "flag":
+		return t.AsFlagFieldChange()
+	case "number":
+		return t.AsNumberFieldChange()
+	case "source":
+		return t.AsSourceFieldChange()
+	case "text":
+		return t.AsTextFieldChange()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t AnswerFieldChange) MarshalJSON() ([]byte, error) {
 	b, err := t.union.MarshalJSON()
 	return b, err
 }
 
-func (t *AnyValue) UnmarshalJSON(b []byte) error {
+func (t *AnswerFieldChange) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

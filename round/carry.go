@@ -310,12 +310,24 @@ func VersionsFrom(ctx context.Context, sheets SheetStore, roundID, country strin
 	return out, nil, nil
 }
 
-// FieldChange is one difference between two states of an answer.
+// FieldChange is one difference between two states of an answer. Kind says what Before and
+// After hold.
 type FieldChange struct {
 	Field  string
+	Kind   ChangeKind
 	Before any
 	After  any
 }
+
+// ChangeKind is the type of the values a FieldChange compares.
+type ChangeKind string
+
+const (
+	ChangeText   ChangeKind = "text"   // strings: option, text, na_reason, comment, justification
+	ChangeNumber ChangeKind = "number" // *float64: value (nil when there was none)
+	ChangeFlag   ChangeKind = "flag"   // bools: not_applicable, carried, inapplicable
+	ChangeSource ChangeKind = "source" // a Source added (After) or removed (Before)
+)
 
 // DiffVersions compares two saved versions of an answer.
 func (s *Service) DiffVersions(ctx context.Context, p auth.Principal, roundID, country, indicator string, from, to int) ([]FieldChange, error) {
@@ -344,28 +356,35 @@ func (s *Service) DiffVersions(ctx context.Context, p auth.Principal, roundID, c
 
 func diffAnswers(a, b Answer) []FieldChange {
 	var out []FieldChange
-	add := func(field string, x, y any, same bool) {
-		if !same {
-			out = append(out, FieldChange{Field: field, Before: x, After: y})
+	text := func(field, x, y string) {
+		if x != y {
+			out = append(out, FieldChange{Field: field, Kind: ChangeText, Before: x, After: y})
 		}
 	}
-	add("option", a.Option, b.Option, a.Option == b.Option)
-	add("value", a.Value, b.Value, Content{Value: a.Value}.Equal(Content{Value: b.Value}))
-	add("text", a.Text, b.Text, a.Text == b.Text)
-	add("not_applicable", a.NotApplicable, b.NotApplicable, a.NotApplicable == b.NotApplicable)
-	add("na_reason", a.NAReason, b.NAReason, a.NAReason == b.NAReason)
-	add("comment", a.Comment, b.Comment, a.Comment == b.Comment)
-	add("justification", a.Justification, b.Justification, a.Justification == b.Justification)
-	add("carried", a.Carried, b.Carried, a.Carried == b.Carried)
-	add("inapplicable", a.Inapplicable, b.Inapplicable, a.Inapplicable == b.Inapplicable)
+	flag := func(field string, x, y bool) {
+		if x != y {
+			out = append(out, FieldChange{Field: field, Kind: ChangeFlag, Before: x, After: y})
+		}
+	}
+	text("option", a.Option, b.Option)
+	if !(Content{Value: a.Value}).Equal(Content{Value: b.Value}) {
+		out = append(out, FieldChange{Field: "value", Kind: ChangeNumber, Before: a.Value, After: b.Value})
+	}
+	text("text", a.Text, b.Text)
+	flag("not_applicable", a.NotApplicable, b.NotApplicable)
+	text("na_reason", a.NAReason, b.NAReason)
+	text("comment", a.Comment, b.Comment)
+	text("justification", a.Justification, b.Justification)
+	flag("carried", a.Carried, b.Carried)
+	flag("inapplicable", a.Inapplicable, b.Inapplicable)
 	for i, src := range b.Sources {
 		if !slices.Contains(a.Sources, src) {
-			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), After: src})
+			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), Kind: ChangeSource, After: src})
 		}
 	}
 	for i, src := range a.Sources {
 		if !slices.Contains(b.Sources, src) {
-			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), Before: src})
+			out = append(out, FieldChange{Field: fmt.Sprintf("sources[%d]", i), Kind: ChangeSource, Before: src})
 		}
 	}
 	return out
