@@ -474,7 +474,9 @@ func TestHistoryAndCommentsPage(t *testing.T) {
 	}
 	kinds := map[string]bool{}
 	for _, q := range []string{"?from=1&to=2", "?from=2&to=3"} {
-		var d struct{ Changes []struct{ Field, Kind string } }
+		var d struct {
+			Changes []struct{ Field, Kind string }
+		}
 		expert.Do(apitest.Request{Method: "GET", Path: num + "/diff" + q}).Decode(t, &d)
 		for _, c := range d.Changes {
 			kinds[c.Kind] = true
